@@ -1,0 +1,88 @@
+#define _GNU_SOURCE
+#include "clinux.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <linux/securebits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/fsuid.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+const int clinux_O_PATH = O_PATH;
+const int clinux_O_DIRECT = O_DIRECT;
+const int clinux_O_NOATIME = O_NOATIME;
+const int clinux_O_TMPFILE = O_TMPFILE;
+const int clinux_AT_EMPTY_PATH = AT_EMPTY_PATH;
+const int clinux_SEEK_DATA = SEEK_DATA;
+const int clinux_SEEK_HOLE = SEEK_HOLE;
+const unsigned clinux_RENAME_NOREPLACE = RENAME_NOREPLACE;
+const unsigned clinux_RENAME_EXCHANGE = RENAME_EXCHANGE;
+const unsigned clinux_RENAME_WHITEOUT = RENAME_WHITEOUT;
+const int clinux_F_OFD_GETLK = F_OFD_GETLK;
+const int clinux_F_OFD_SETLK = F_OFD_SETLK;
+const int clinux_F_OFD_SETLKW = F_OFD_SETLKW;
+const uint64_t clinux_RESOLVE_BENEATH = RESOLVE_BENEATH;
+const uint64_t clinux_RESOLVE_NO_SYMLINKS = RESOLVE_NO_SYMLINKS;
+const uint64_t clinux_RESOLVE_NO_MAGICLINKS = RESOLVE_NO_MAGICLINKS;
+const uint64_t clinux_RESOLVE_NO_XDEV = RESOLVE_NO_XDEV;
+
+int clinux_openat2(int dirfd, const char *path, int flags, mode_t mode, uint64_t resolve) {
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = (uint64_t)(unsigned)flags;
+    // The kernel rejects a mode without O_CREAT/O_TMPFILE.
+    how.mode = (flags & (O_CREAT | __O_TMPFILE)) ? mode : 0;
+    how.resolve = resolve;
+    return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+}
+
+int clinux_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned flags) {
+    return (int)syscall(SYS_renameat2, olddirfd, oldpath, newdirfd, newpath, flags);
+}
+
+int clinux_fcntl_lock(int fd, int cmd, struct flock *lock) {
+    return fcntl(fd, cmd, lock);
+}
+
+int clinux_setfsuid(uid_t uid) { return setfsuid(uid); }
+int clinux_setfsgid(gid_t gid) { return setfsgid(gid); }
+
+int clinux_keep_caps_across_fsuid(void) {
+    int bits = prctl(PR_GET_SECUREBITS);
+    if (bits < 0) return -1;
+    return prctl(PR_SET_SECUREBITS, (unsigned long)(bits | SECBIT_NO_SETUID_FIXUP));
+}
+
+ssize_t clinux_copy_file_range(int fd_in, int64_t *off_in, int fd_out, int64_t *off_out, size_t len, unsigned flags) {
+    return copy_file_range(fd_in, (loff_t *)off_in, fd_out, (loff_t *)off_out, len, flags);
+}
+
+int clinux_fallocate(int fd, int mode, int64_t offset, int64_t len) {
+    return fallocate(fd, mode, offset, len);
+}
+
+ssize_t clinux_getdents64(int fd, void *buffer, size_t size) {
+    return syscall(SYS_getdents64, fd, buffer, size);
+}
+
+struct linux_dirent64 {
+    uint64_t d_ino;
+    int64_t d_off;
+    unsigned short d_reclen;
+    unsigned char d_type;
+    char d_name[];
+};
+
+long clinux_dirent_at(const void *buffer, long length, long position, clinux_dirent *out) {
+    if (position < 0 || position >= length) return -1;
+    const struct linux_dirent64 *d = (const struct linux_dirent64 *)((const char *)buffer + position);
+    out->ino = d->d_ino;
+    out->off = d->d_off;
+    out->reclen = d->d_reclen;
+    out->type = d->d_type;
+    out->name = d->d_name;
+    return position + d->d_reclen;
+}

@@ -1,0 +1,55 @@
+// Linux system calls and constants that Swift's Glibc module does not expose (they sit behind
+// _GNU_SOURCE, have no glibc 2.36 wrapper, or are variadic). Each is defined once in clinux.c.
+#ifndef CLINUX_H
+#define CLINUX_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+
+extern const int clinux_O_PATH;
+extern const int clinux_O_DIRECT;
+extern const int clinux_O_NOATIME;
+extern const int clinux_O_TMPFILE;
+extern const int clinux_AT_EMPTY_PATH;
+extern const int clinux_SEEK_DATA;
+extern const int clinux_SEEK_HOLE;
+extern const unsigned clinux_RENAME_NOREPLACE;
+extern const unsigned clinux_RENAME_EXCHANGE;
+extern const unsigned clinux_RENAME_WHITEOUT;
+extern const int clinux_F_OFD_GETLK;
+extern const int clinux_F_OFD_SETLK;
+extern const int clinux_F_OFD_SETLKW;
+extern const uint64_t clinux_RESOLVE_BENEATH;
+extern const uint64_t clinux_RESOLVE_NO_SYMLINKS;
+extern const uint64_t clinux_RESOLVE_NO_MAGICLINKS;
+extern const uint64_t clinux_RESOLVE_NO_XDEV;
+
+// Why: glibc 2.36 has no openat2 wrapper; it is our only safe way to resolve beneath the root.
+int clinux_openat2(int dirfd, const char *path, int flags, mode_t mode, uint64_t resolve);
+// Why: renameat2 is declared only under _GNU_SOURCE.
+int clinux_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned flags);
+// Why: fcntl is variadic; these are the lock commands with a struct flock.
+int clinux_fcntl_lock(int fd, int cmd, struct flock *lock);
+// Why: fsuid/fsgid are per-thread on Linux; glibc declares them only under _GNU_SOURCE.
+int clinux_setfsuid(uid_t uid);
+int clinux_setfsgid(gid_t gid);
+// Why: keep root's file capabilities while fsuid is switched to a caller (SECBIT_NO_SETUID_FIXUP).
+int clinux_keep_caps_across_fsuid(void);
+// Why: declared only under _GNU_SOURCE.
+ssize_t clinux_copy_file_range(int fd_in, int64_t *off_in, int fd_out, int64_t *off_out, size_t len, unsigned flags);
+int clinux_fallocate(int fd, int mode, int64_t offset, int64_t len);
+ssize_t clinux_getdents64(int fd, void *buffer, size_t size);
+// Why: the dirent64 layout as getdents64 returns it, read without glibc's DIR buffering.
+typedef struct {
+    uint64_t ino;
+    int64_t off;
+    unsigned short reclen;
+    unsigned char type;
+    const char *name;
+} clinux_dirent;
+// Reads the entry at `position` of a getdents64 buffer; returns the next position or -1 at the end.
+long clinux_dirent_at(const void *buffer, long length, long position, clinux_dirent *out);
+
+#endif

@@ -1,0 +1,155 @@
+"""Mount helpers shared by the integration tests: start a FUSE daemon, wait for its mount, and
+always tear it down (unmount, then lazy unmount, then kill) even when the test fails."""
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def dtypefs_binary() -> str:
+    """The dtypefs binary under test: $DTYPEFS_BIN, else the release build, else the debug build."""
+    env = os.environ.get("DTYPEFS_BIN")
+    if env:
+        return env
+    for config in ("release", "debug"):
+        candidate = REPO / ".build" / config / "dtypefs"
+        if candidate.exists():
+            return str(candidate)
+    raise FileNotFoundError("no dtypefs binary: run `swift build -c release` or set DTYPEFS_BIN")
+
+
+def emulator_binary() -> str:
+    """The CIFS emulator fixture built by scripts/build-emulator.sh."""
+    env = os.environ.get("CIFS_EMULATOR_BIN")
+    if env:
+        return env
+    candidate = REPO / ".build" / "fixtures" / "cifs-emulator"
+    if not candidate.exists():
+        raise FileNotFoundError("no CIFS emulator: run scripts/build-emulator.sh")
+    return str(candidate)
+
+
+def mount_entry(mountpoint: str | os.PathLike) -> dict | None:
+    """The /proc/self/mountinfo line of the topmost mount at `mountpoint`, parsed, or None."""
+    target = os.path.realpath(mountpoint)
+    found = None
+    with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as info:
+        for line in info:
+            fields = line.split()
+            sep = fields.index("-")
+            point = fields[4].encode().decode("unicode_escape")
+            if point == target:
+                found = {"mountpoint": point, "fstype": fields[sep + 1], "source": fields[sep + 2],
+                         "options": fields[5], "super_options": fields[sep + 3]}
+    return found
+
+
+def is_mounted(mountpoint, fstype: str | None = None) -> bool:
+    entry = mount_entry(mountpoint)
+    return entry is not None and (fstype is None or entry["fstype"] == fstype)
+
+
+def wait_for_mount(mountpoint, fstype: str, process: subprocess.Popen | None, timeout: float = 20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if is_mounted(mountpoint, fstype):
+            return
+        if process is not None and process.poll() is not None:
+            out, err = process.communicate()
+            raise RuntimeError(f"daemon exited with {process.returncode} before mounting {mountpoint}:\n"
+                               f"{out.decode(errors='replace')}{err.decode(errors='replace')}")
+        time.sleep(0.02)
+    raise TimeoutError(f"{fstype} did not appear at {mountpoint} within {timeout}s")
+
+
+def unmount(mountpoint, process: subprocess.Popen | None = None, timeout: float = 20.0) -> None:
+    """Unmount what we mounted: fusermount3 -u, retrying while busy; then lazily; then kill by pid."""
+    deadline = time.monotonic() + timeout
+    fstype_before = (mount_entry(mountpoint) or {}).get("fstype")
+    while fstype_before and time.monotonic() < deadline:
+        entry = mount_entry(mountpoint)
+        if entry is None or entry["fstype"] != fstype_before:
+            break
+        result = subprocess.run(["fusermount3", "-u", str(mountpoint)], capture_output=True)
+        if result.returncode == 0:
+            break
+        time.sleep(0.1)
+    else:
+        if fstype_before:
+            subprocess.run(["fusermount3", "-uz", str(mountpoint)], capture_output=True)
+    if process is not None:
+        try:
+            process.wait(timeout=max(1.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            with contextlib.suppress(Exception):
+                subprocess.run(["fusermount3", "-uz", str(mountpoint)], capture_output=True)
+
+
+class Mounted:
+    """A running foreground FUSE daemon and its mount point."""
+
+    def __init__(self, process: subprocess.Popen, mountpoint: Path, fstype: str):
+        self.process = process
+        self.mountpoint = Path(mountpoint)
+        self.fstype = fstype
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def open_fd_count(self) -> int:
+        return len(os.listdir(f"/proc/{self.pid}/fd"))
+
+    def rss_kib(self) -> int:
+        with open(f"/proc/{self.pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+    def stop(self) -> int:
+        """Unmount cleanly and return the daemon's exit status."""
+        unmount(self.mountpoint, self.process)
+        return self.process.returncode
+
+
+@contextlib.contextmanager
+def mounted_dtypefs(source, mountpoint, options=(), extra_args=(), prefix=(), timeout: float = 20.0):
+    """Run `dtypefs SOURCE MOUNTPOINT -f [-o opts]` (optionally behind `prefix`, e.g. prlimit)."""
+    args = [*prefix, dtypefs_binary(), str(source), str(mountpoint), "-f"]
+    if options:
+        args += ["-o", ",".join(options)]
+    args += list(extra_args)
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    mounted = Mounted(process, Path(mountpoint), "fuse.dtypefs")
+    try:
+        wait_for_mount(mountpoint, "fuse.dtypefs", process, timeout)
+        yield mounted
+    finally:
+        unmount(mountpoint, process)
+
+
+@contextlib.contextmanager
+def mounted_emulator(backing, mountpoint, latency_us: int = 0, options=(), timeout: float = 20.0):
+    """Run the CIFS emulator fixture over `backing` at `mountpoint` in the foreground."""
+    args = [emulator_binary(), str(backing), str(mountpoint), "-f"]
+    opts = list(options)
+    if latency_us:
+        opts.append(f"latency_us={latency_us}")
+    if opts:
+        args += ["-o", ",".join(opts)]
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    mounted = Mounted(process, Path(mountpoint), "fuse.cifs-emulator")
+    try:
+        wait_for_mount(mountpoint, "fuse.cifs-emulator", process, timeout)
+        yield mounted
+    finally:
+        unmount(mountpoint, process)
