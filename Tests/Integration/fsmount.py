@@ -1,5 +1,22 @@
 """Mount helpers shared by the integration tests: start a FUSE daemon, wait for its mount, and
-always tear it down (unmount, then lazy unmount, then kill) even when the test fails."""
+always tear it down (unmount, then lazy unmount, then kill) even when the test fails.
+
+The contract the tests rely on (see also /work/shared/design.md and the README):
+- `dtypefs SOURCE MOUNTPOINT [-f] [-d] [-o OPT[,OPT...]]...`, `dtypefs check [--json] [-r] PATH...`,
+  `dtypefs -h|--help`, `dtypefs -V|--version`.
+- Options: dtype=verify|unknown|passthrough (default verify); allow_other / noallow_other (root
+  default: allow_other); ro / rw; attr_timeout=S, entry_timeout=S, negative_timeout=S (seconds,
+  default 1); max_threads=N; fsname=NAME (default: absolute SOURCE); the mount(8)/mount.fuse3 ones
+  dev,nodev,suid,nosuid,exec,noexec,atime,noatime,relatime (defaults,nofail,_netdev,x-* ignored).
+- Mount type `fuse.dtypefs`. `-f` stays in the foreground; without it the command returns once the
+  mount is up. Exit 0 on clean unmount (fusermount3 -u, SIGINT, SIGTERM); 1 runtime or mount
+  failure; 2 usage error, with a message naming the bad argument. `dtypefs X X` overlays X.
+- The CIFS emulator fixture (scripts/build-emulator.sh -> .build/fixtures/cifs-emulator):
+  `cifs-emulator BACKING MOUNTPOINT -f [-o latency_us=N]`, mount type `fuse.cifs-emulator`; links
+  made through it are 1067-byte XSym files, DT_REG in readdir, S_IFLNK for lstat.
+- Helpers must not edit Sources/, Package.swift or README.md, nor run `swift build` in the
+  default .build (the lead builds `.build/release/dtypefs`). Commit only your own files, by path.
+"""
 from __future__ import annotations
 
 import contextlib
