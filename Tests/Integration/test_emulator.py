@@ -1,0 +1,375 @@
+"""The CIFS emulator fixture must reproduce Linux CIFS `mfsymlinks` faithfully, or the dtypefs tests
+built on it prove nothing: links stored as 1067-byte XSym files, lstat saying symlink while
+getdents says DT_REG, and an otherwise ordinary passthrough."""
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import stat
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import fsmount
+
+XSYM_SIZE = 1067
+
+
+@pytest.fixture(scope="session", autouse=True)
+def emulator_built():
+    """Build (or refresh) the emulator unless the caller points at a binary of its own."""
+    if not os.environ.get("CIFS_EMULATOR_BIN"):
+        subprocess.run([str(fsmount.REPO / "scripts" / "build-emulator.sh")], check=True,
+                       stdout=subprocess.DEVNULL)
+    return fsmount.emulator_binary()
+
+
+def expected_xsym(target: bytes) -> bytes:
+    """The XSym file Linux's format_mf_symlink writes, computed independently of the emulator."""
+    body = b"XSym\n%04d\n%s\n" % (len(target), hashlib.md5(target).hexdigest().encode()) + target
+    if len(body) < XSYM_SIZE:
+        body += b"\n"
+    return body + b" " * (XSYM_SIZE - len(body))
+
+
+def make_tree(root: Path, link) -> None:
+    """source/ holding a file, and results/linked -> ../source made with `link`."""
+    (root / "source").mkdir()
+    (root / "source" / "data.txt").write_text("payload\n")
+    (root / "results").mkdir()
+    (root / "results" / "plain.txt").write_text("plain\n")
+    link("../source", root / "results" / "linked")
+
+
+# (1) the on-disk format
+
+# Lengths around MD5's 55/56/64-byte padding boundaries, plus the 1024 maximum where no newline fits.
+@pytest.mark.parametrize("length", [1, 9, 55, 56, 63, 64, 119, 120, 1023, 1024])
+def test_symlink_is_stored_as_exact_xsym_file(workdir, length):
+    src, mnt = workdir / "src", workdir / "mnt"
+    target = ("../" + "t" * 1024)[:length] if length > 9 else "../source"[:length]
+    with fsmount.mounted_emulator(src, mnt):
+        os.symlink(target, mnt / "linked")
+    raw = os.lstat(src / "linked")
+    assert stat.S_ISREG(raw.st_mode)
+    assert stat.S_IMODE(raw.st_mode) == 0o644
+    assert raw.st_size == XSYM_SIZE
+    assert (src / "linked").read_bytes() == expected_xsym(target.encode())
+
+
+def test_results_linked_layout(workdir):
+    src, mnt = workdir / "src", workdir / "mnt"
+    (src / "results").mkdir()
+    with fsmount.mounted_emulator(src, mnt):
+        os.symlink("../source", mnt / "results" / "linked")
+    data = (src / "results" / "linked").read_bytes()
+    assert len(data) == XSYM_SIZE
+    assert data[:10] == b"XSym\n0009\n"
+    assert data[10:43] == hashlib.md5(b"../source").hexdigest().encode() + b"\n"
+    assert data[43:53] == b"../source\n"
+    assert data[53:] == b" " * (XSYM_SIZE - 53)
+
+
+# (2) what lstat, readlink and stat say through the mount
+
+def test_lstat_readlink_and_stat_through_mount(workdir):
+    src, mnt = workdir / "src", workdir / "mnt"
+    with fsmount.mounted_emulator(src, mnt):
+        make_tree(mnt, os.symlink)
+        link = mnt / "results" / "linked"
+        st = os.lstat(link)
+        assert stat.S_ISLNK(st.st_mode)
+        assert st.st_size == len("../source")
+        assert os.readlink(link) == "../source"
+        followed = os.stat(link)
+        assert stat.S_ISDIR(followed.st_mode)
+        assert followed.st_ino == os.stat(mnt / "source").st_ino
+        assert (link / "data.txt").read_text() == "payload\n"
+        # Inode numbers are the backing ones, in lstat and in the listing alike.
+        assert st.st_ino == os.lstat(src / "results" / "linked").st_ino
+        by_name = {e.name: e.inode() for e in os.scandir(mnt / "results")}
+        assert by_name["linked"] == st.st_ino
+
+
+# (3) the bug itself
+
+def test_readdir_reports_xsym_link_as_regular_file(workdir):
+    src, mnt = workdir / "src", workdir / "mnt"
+    with fsmount.mounted_emulator(src, mnt):
+        make_tree(mnt, os.symlink)
+        entries = {e.name: e for e in os.scandir(mnt / "results")}
+        linked = entries["linked"]
+        # The d_type is DT_REG, so scandir answers without stat: wrong, exactly as on CIFS.
+        assert linked.is_symlink() is False
+        assert linked.is_file() is True
+        assert linked.is_dir() is False
+        # ...while lstat on the same name knows better.
+        assert stat.S_ISLNK(os.lstat(linked.path).st_mode)
+
+
+def walk_results(root: Path) -> tuple[list[str], list[str]]:
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        if Path(dirpath) == root / "results":
+            return sorted(dirnames), sorted(filenames)
+    raise AssertionError(f"os.walk never reached {root / 'results'}")
+
+
+def test_os_walk_misfiles_symlinked_directory(workdir):
+    src, mnt, ref = workdir / "src", workdir / "mnt", workdir / "ref"
+    make_tree(ref, os.symlink)
+    with fsmount.mounted_emulator(src, mnt):
+        make_tree(mnt, os.symlink)
+        emulated = walk_results(mnt)
+    control = walk_results(ref)
+    assert control == (["linked"], ["plain.txt"])
+    assert emulated == ([], ["linked", "plain.txt"])
+
+
+def test_real_symlinks_in_backing_pass_through(workdir):
+    src, mnt = workdir / "src", workdir / "mnt"
+    make_tree(src, os.symlink)  # real symlinks, made beside the emulator, not through it
+    with fsmount.mounted_emulator(src, mnt):
+        entry = {e.name: e for e in os.scandir(mnt / "results")}["linked"]
+        assert entry.is_symlink() is True
+        assert os.readlink(mnt / "results" / "linked") == "../source"
+        assert walk_results(mnt) == (["linked"], ["plain.txt"])
+
+
+# (4) the length limit
+
+def test_target_over_1024_bytes_is_enametoolong(workdir):
+    src, mnt = workdir / "src", workdir / "mnt"
+    with fsmount.mounted_emulator(src, mnt):
+        with pytest.raises(OSError) as failure:
+            os.symlink("x" * 1025, mnt / "toolong")
+        assert failure.value.errno == errno.ENAMETOOLONG
+        assert not os.path.lexists(mnt / "toolong")
+    assert not os.path.lexists(src / "toolong")
+
+
+# (5) what is not a link stays a regular file
+
+def corrupt_variants() -> dict[str, bytes]:
+    good = expected_xsym(b"../source")
+    bad_md5 = bytearray(good)
+    bad_md5[10:12] = b"00" if good[10:12] != b"00" else b"11"
+    too_long = b"XSym\n1025\n" + good[10:]
+    return {
+        "bad-magic": b"XSyn" + good[4:],
+        "bad-md5": bytes(bad_md5),
+        "length-over-1024": too_long,
+        "uppercase-md5": good[:10] + good[10:42].upper() + good[42:],
+        "one-byte-short": good[:-1],
+        "one-byte-long": good + b" ",
+    }
+
+
+@pytest.mark.parametrize("name", sorted(corrupt_variants()))
+def test_corrupt_xsym_stays_regular_file(workdir, name):
+    src, mnt = workdir / "src", workdir / "mnt"
+    content = corrupt_variants()[name]
+    (src / name).write_bytes(content)
+    with fsmount.mounted_emulator(src, mnt):
+        st = os.lstat(mnt / name)
+        assert stat.S_ISREG(st.st_mode)
+        assert st.st_size == len(content)
+        assert (mnt / name).read_bytes() == content
+        with pytest.raises(OSError) as failure:
+            os.readlink(mnt / name)
+        assert failure.value.errno == errno.EINVAL
+
+
+def test_xsym_written_by_another_client_is_a_link(workdir):
+    """A share holds XSym files written by other clients; the emulator must see those as links too."""
+    src, mnt = workdir / "src", workdir / "mnt"
+    (src / "other").write_bytes(expected_xsym(b"/elsewhere/target"))
+    with fsmount.mounted_emulator(src, mnt):
+        assert stat.S_ISLNK(os.lstat(mnt / "other").st_mode)
+        assert os.readlink(mnt / "other") == "/elsewhere/target"
+
+
+# (6) latency
+
+def test_latency_option_delays_requests_and_keeps_concurrency(workdir):
+    src, mnt = workdir / "src", workdir / "mnt"
+    delay = 0.25
+    for i in range(4):
+        (src / f"d{i}").mkdir()
+        (src / f"probe{i}").mkdir()
+    with fsmount.mounted_emulator(src, mnt, latency_us=int(delay * 1e6)) as mounted:
+        assert "latency_us" not in fsmount.mount_entry(mnt)["super_options"]
+        os.symlink("d0", mnt / "link")
+        assert os.readlink(mnt / "link") == "d0"
+        (mnt / "d1" / "f").write_text("x")
+        assert sorted(os.listdir(mnt)) == ["d0", "d1", "d2", "d3", "link",
+                                           "probe0", "probe1", "probe2", "probe3"]
+
+        # One fresh lookup cannot be faster than one round trip: proves the option is applied.
+        started = time.monotonic()
+        assert not os.path.lexists(mnt / "absent")
+        assert time.monotonic() - started >= delay
+
+        # Four lookups in four directories (the kernel serialises lookups within one directory,
+        # so the directories are opened first): one after another they would take four round
+        # trips, so finishing well below that shows the daemon served them concurrently.
+        dir_fds = [os.open(mnt / f"probe{i}", os.O_RDONLY | os.O_DIRECTORY) for i in range(4)]
+        try:
+            outcomes = []
+
+            def probe(fd):
+                try:
+                    os.stat("missing", dir_fd=fd, follow_symlinks=False)
+                    outcomes.append("found")
+                except OSError as error:
+                    outcomes.append(errno.errorcode.get(error.errno, str(error.errno)))
+
+            threads = [threading.Thread(target=probe, args=(fd,)) for fd in dir_fds]
+            started = time.monotonic()
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            elapsed = time.monotonic() - started
+        finally:
+            for fd in dir_fds:
+                os.close(fd)
+        assert outcomes == ["ENOENT"] * 4
+        assert elapsed < 3 * delay, f"4 concurrent lookups took {elapsed:.2f}s: requests serialised"
+        assert mounted.process.poll() is None
+
+
+# (7) the rest of the passthrough
+
+def test_hard_links(workdir):
+    src, mnt = workdir / "src", workdir / "mnt"
+    with fsmount.mounted_emulator(src, mnt):
+        (mnt / "a").write_text("shared\n")
+        os.link(mnt / "a", mnt / "b")
+        a, b = os.stat(mnt / "a"), os.stat(mnt / "b")
+        assert a.st_ino == b.st_ino
+        assert b.st_nlink == 2
+        with open(mnt / "b", "a") as appended:
+            appended.write("more\n")
+        assert (mnt / "a").read_text() == "shared\nmore\n"
+        os.unlink(mnt / "a")
+        assert os.stat(mnt / "b").st_nlink == 1
+    assert os.stat(src / "b").st_ino == b.st_ino
+
+
+def test_user_xattrs(workdir):
+    src, mnt = workdir / "src", workdir / "mnt"
+    (src / "dir").mkdir()
+    (src / "f").write_text("x")
+    with fsmount.mounted_emulator(src, mnt):
+        for name in ("f", "dir"):
+            path = mnt / name
+            os.setxattr(path, "user.colour", b"blue")
+            assert os.getxattr(path, "user.colour") == b"blue"
+            assert "user.colour" in os.listxattr(path)
+            assert os.getxattr(src / name, "user.colour") == b"blue"
+            os.removexattr(path, "user.colour")
+            assert "user.colour" not in os.listxattr(path)
+            with pytest.raises(OSError) as failure:
+                os.getxattr(path, "user.colour")
+            assert failure.value.errno == errno.ENODATA
+
+
+def test_plain_file_operations(workdir):
+    src, mnt = workdir / "src", workdir / "mnt"
+    with fsmount.mounted_emulator(src, mnt):
+        (mnt / "sub").mkdir(mode=0o750)
+        f = mnt / "sub" / "file"
+        f.write_bytes(b"0123456789")
+        os.truncate(f, 4)
+        os.chmod(f, 0o600)
+        os.utime(f, ns=(1_000_000_000, 2_000_000_000))
+        os.rename(f, mnt / "sub" / "renamed")
+        with open(mnt / "sub" / "renamed", "r+b") as handle:
+            handle.seek(2)
+            handle.write(b"XY")
+            handle.flush()
+            os.fsync(handle.fileno())
+            os.unlink(mnt / "sub" / "renamed")
+            # Unlinked while open: the handle still reads and stats the data.
+            handle.seek(0)
+            assert handle.read() == b"01XY"
+            assert os.fstat(handle.fileno()).st_size == 4
+        os.mkfifo(mnt / "fifo")
+        assert stat.S_ISFIFO(os.lstat(mnt / "fifo").st_mode)
+        assert os.statvfs(mnt).f_bsize > 0
+        (mnt / "sub" / "keep").write_text("k")
+        with pytest.raises(OSError) as failure:
+            os.rmdir(mnt / "sub")
+        assert failure.value.errno == errno.ENOTEMPTY
+    sub = os.stat(src / "sub")
+    assert stat.S_IMODE(sub.st_mode) == 0o750
+    assert not (src / "sub" / "renamed").exists()
+    assert sorted(os.listdir(src)) == ["fifo", "sub"]  # no .fuse_hidden leftovers
+
+
+def test_large_directory_listing_is_complete(workdir):
+    """Listings span several READDIR replies; the resume offsets must lose and repeat nothing."""
+    src, mnt = workdir / "src", workdir / "mnt"
+    names = {f"entry-{i:04d}-{'n' * 40}" for i in range(1500)}
+    for name in names:
+        (src / name).touch()
+    with fsmount.mounted_emulator(src, mnt):
+        listed = os.listdir(mnt)
+    assert len(listed) == len(names)
+    assert set(listed) == names
+
+
+# Mount identity and overlay
+
+def test_mount_type_and_source(workdir):
+    src, mnt = workdir / "src", workdir / "mnt"
+    with fsmount.mounted_emulator(src, mnt):
+        entry = fsmount.mount_entry(mnt)
+        assert entry["fstype"] == "fuse.cifs-emulator"
+        assert entry["source"] == str(src.resolve())
+
+
+def test_overlays_its_own_backing_path(workdir):
+    src = workdir / "src"
+    (src / "target").mkdir()
+    with fsmount.mounted_emulator(src, src):
+        assert fsmount.is_mounted(src, "fuse.cifs-emulator")
+        os.symlink("target", src / "link")
+        assert stat.S_ISLNK(os.lstat(src / "link").st_mode)
+        assert not {e.name: e for e in os.scandir(src)}["link"].is_symlink()
+    assert not fsmount.is_mounted(src, "fuse.cifs-emulator")
+    assert (src / "link").stat().st_size == XSYM_SIZE
+
+
+def test_missing_backing_fails_clearly(workdir, emulator_built):
+    missing = workdir / "does-not-exist"
+    result = subprocess.run([emulator_built, str(missing), str(workdir / "mnt"), "-f"],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode != 0
+    assert str(missing) in result.stderr
+    assert "No such file or directory" in result.stderr
+    assert not fsmount.is_mounted(workdir / "mnt")
+
+
+def test_kernel_is_not_offered_readdirplus(workdir, emulator_built):
+    """READDIRPLUS replies could carry attributes with the listing and hide the d_type/lstat
+    mismatch; the kernel must be left asking with plain READDIR, as CIFS readdir behaves."""
+    src, mnt = workdir / "src", workdir / "mnt"
+    for i in range(5):
+        (src / f"f{i}").touch()
+    log_path = workdir / "emulator-debug.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen([emulator_built, str(src), str(mnt), "-f", "-d"],
+                                   stdout=log, stderr=subprocess.STDOUT)
+        try:
+            fsmount.wait_for_mount(mnt, "fuse.cifs-emulator", None)
+            assert len(os.listdir(mnt)) == 5
+        finally:
+            fsmount.unmount(mnt, process)
+    opcodes = log_path.read_text(errors="replace")
+    assert "opcode: READDIR " in opcodes
+    assert "READDIRPLUS" not in opcodes
