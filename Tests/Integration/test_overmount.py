@@ -50,8 +50,8 @@ def test_overmount_plain_directory(workdir):
             f"X is not covered by dtypefs: {entry}"
         # Same contents through the overlay.
         through = snapshot(x)
-        assert through == before, "overlay shows other contents:\n" + \
-            trees.describe_difference(sorted(before.items()), sorted(through.items()))
+        trees.assert_same(sorted(before.items()), sorted(through.items()),
+                          "overlay shows other contents")
         types = trees.true_dtypes(x)
         wrong = [(p, dt, types[p]) for p, dt, _ in trees.dtype_listing(x) if dt != types[p]]
         assert not wrong, f"wrong d_type through the overlay: {wrong}"
@@ -73,8 +73,8 @@ def test_overmount_plain_directory(workdir):
     # After unmount: the original directory again, with the changes.
     assert mount_entry(x) == original_entry, f"something is still mounted at X: {mount_entry(x)}"
     after = snapshot(x)
-    assert after == expected_after, "after unmount X does not hold the overlay's changes:\n" + \
-        trees.describe_difference(sorted(expected_after.items()), sorted(after.items()))
+    trees.assert_same(sorted(expected_after.items()), sorted(after.items()),
+                      "after unmount X does not hold the overlay's changes")
     assert (x / "new.txt").read_bytes() == b"made through the overlay\n"
     assert (x / "rewrite.txt").read_bytes() == b"NEW content\n"
     assert not (x / "delete-me.txt").exists()
@@ -100,18 +100,16 @@ def test_overmount_emulator_fixes_types(workdir):
         with mounted_dtypefs(emu, emu):
             assert mount_entry(emu)["fstype"] == "fuse.dtypefs"
             walk = trees.walk_listing(emu)
-            assert walk == expected_walk, "os.walk through `dtypefs EMU EMU` differs:\n" + \
-                trees.describe_difference(expected_walk, walk)
+            trees.assert_same(expected_walk, walk, "os.walk through `dtypefs EMU EMU` differs")
             links = trees.find_listing(emu, "-type", "l")
-            assert links == expected_links, "find -type l through `dtypefs EMU EMU` differs:\n" + \
-                trees.describe_difference(expected_links, links)
+            trees.assert_same(expected_links, links,
+                              "find -type l through `dtypefs EMU EMU` differs")
             scan = trees.scandir_listing(emu)
-            assert scan == expected_scan, "scandir through `dtypefs EMU EMU` differs:\n" + \
-                trees.describe_difference(expected_scan, scan)
+            trees.assert_same(expected_scan, scan, "scandir through `dtypefs EMU EMU` differs")
             # Writes go through both layers: a link made on the overlay is an XSym file below.
             os.symlink("d1", emu / "made-through-overlay")
             assert os.path.isdir(emu / "made-through-overlay")
             assert (src / "made-through-overlay").stat().st_size == 1067
         assert mount_entry(emu)["fstype"] == "fuse.cifs-emulator", "emulator not uncovered"
-        assert trees.walk_listing(emu) != expected_walk, "the raw emulator should show the bug again"
+        assert trees.walk_listing(emu) != expected_walk, "the uncovered emulator lost its bug"
         assert os.readlink(emu / "made-through-overlay") == "d1"

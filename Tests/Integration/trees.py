@@ -18,9 +18,9 @@ import struct
 import subprocess
 from pathlib import Path
 
-# ---------------------------------------------------------------------------------------------------
+# -------------------------------------------------------------------------------------------------
 # The types tree
-# ---------------------------------------------------------------------------------------------------
+# -------------------------------------------------------------------------------------------------
 
 BIG_DIR = "big"
 BIG_ENTRIES = 1000
@@ -146,9 +146,9 @@ def build_wide_tree(root: str | os.PathLike, dirs: int, files_per_dir: int) -> i
     return dirs * (files_per_dir + 2)
 
 
-# ---------------------------------------------------------------------------------------------------
+# -------------------------------------------------------------------------------------------------
 # Walkers: each returns a sorted listing relative to root
-# ---------------------------------------------------------------------------------------------------
+# -------------------------------------------------------------------------------------------------
 
 def _rel(path: str, root: str) -> str:
     rel = os.path.relpath(path, root)
@@ -156,7 +156,7 @@ def _rel(path: str, root: str) -> str:
 
 
 def walk_listing(root, topdown: bool = True, followlinks: bool = False,
-                 max_depth: int | None = None) -> list[tuple[str, tuple[str, ...], tuple[str, ...]]]:
+                 max_depth: int | None = None) -> list[tuple[str, tuple, tuple]]:
     """os.walk as (relative dirpath, sorted dirnames, sorted filenames) triples, sorted. With
     max_depth (topdown only) directories deeper than that are listed but not entered, which keeps
     followlinks=True finite on a tree with loops."""
@@ -219,8 +219,10 @@ def find_listing(root, *predicates: str) -> list[str]:
                             capture_output=True)
     # find exits 1 when it could not read something; that is part of what is compared.
     names = [os.fsdecode(n) for n in result.stdout.split(b"\0") if n]
-    return sorted(names) + ([f"<find exit {result.returncode}: {result.stderr.decode(errors='replace').strip()}>"]
-                            if result.returncode else [])
+    if result.returncode:
+        problem = result.stderr.decode(errors="replace").strip()
+        return sorted(names) + [f"<find exit {result.returncode}: {problem}>"]
+    return sorted(names)
 
 
 def lstat_listing(root) -> list[tuple]:
@@ -261,9 +263,9 @@ def lstat_types_all(root) -> list[tuple[str, int]]:
     return sorted(out)
 
 
-# ---------------------------------------------------------------------------------------------------
+# -------------------------------------------------------------------------------------------------
 # Raw getdents64: d_type as the kernel hands it out, with no libc or Python in between
-# ---------------------------------------------------------------------------------------------------
+# -------------------------------------------------------------------------------------------------
 
 DT_UNKNOWN, DT_FIFO, DT_CHR, DT_DIR, DT_BLK, DT_REG, DT_LNK, DT_SOCK = 0, 1, 2, 4, 6, 8, 10, 12
 DT_NAMES = {DT_UNKNOWN: "DT_UNKNOWN", DT_FIFO: "DT_FIFO", DT_CHR: "DT_CHR", DT_DIR: "DT_DIR",
@@ -332,21 +334,50 @@ def true_dtypes(root) -> dict[str, str]:
     return {rel: DT_NAMES[dtype_of_mode(mode)] for rel, mode in lstat_types_all(root)}
 
 
-# ---------------------------------------------------------------------------------------------------
+# -------------------------------------------------------------------------------------------------
 # Diffs that read well in an assertion message
-# ---------------------------------------------------------------------------------------------------
+# -------------------------------------------------------------------------------------------------
+
+def _flatten(items):
+    """os.walk triples become one item per listed name, so a diff names the entries that moved
+    (a link to a directory listed among the files) instead of printing whole directories."""
+    out = []
+    for item in items:
+        if (isinstance(item, tuple) and len(item) == 3 and isinstance(item[0], str)
+                and isinstance(item[1], tuple) and isinstance(item[2], tuple)):
+            out += [(item[0] or ".", "in dirnames", name) for name in item[1]]
+            out += [(item[0] or ".", "in filenames", name) for name in item[2]]
+            if not item[1] and not item[2]:
+                out.append((item[0] or ".", "walked (empty)"))
+        else:
+            out.append(item)
+    return out
+
 
 def describe_difference(expected, actual, limit: int = 25) -> str:
+    expected, actual = _flatten(expected), _flatten(actual)
     exp, act = set(expected), set(actual)
     missing = sorted(exp - act, key=repr)
     extra = sorted(act - exp, key=repr)
+
+    def show(item):
+        text = repr(item)
+        return text if len(text) <= 300 else text[:300] + "..."
+
     lines = [f"{len(missing)} expected item(s) missing, {len(extra)} unexpected item(s)"]
-    lines += [f"  - {m!r}" for m in missing[:limit]]
+    lines += [f"  - {show(m)}" for m in missing[:limit]]
     if len(missing) > limit:
         lines.append(f"  ... {len(missing) - limit} more missing")
-    lines += [f"  + {e!r}" for e in extra[:limit]]
+    lines += [f"  + {show(e)}" for e in extra[:limit]]
     if len(extra) > limit:
         lines.append(f"  ... {len(extra) - limit} more unexpected")
     if not missing and not extra and list(expected) != list(actual):
         lines.append("  (same items, different multiplicity or order)")
     return "\n".join(lines)
+
+
+def assert_same(expected, actual, what: str) -> None:
+    """Fail with a short, readable diff (not pytest's full dump of two huge lists)."""
+    if expected != actual:
+        import pytest
+        pytest.fail(f"{what}:\n{describe_difference(expected, actual)}", pytrace=False)
