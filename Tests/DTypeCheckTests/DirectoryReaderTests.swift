@@ -1,0 +1,61 @@
+import Glibc
+import Testing
+@testable import DTypeCheck
+
+@Suite struct DirectoryReaderTests {
+    @Test func readsEveryEntryAcrossManyGetdentsBatchesWithoutDots() throws {
+        let tree = TemporaryTree()
+        for index in 0..<500 { tree.file("file-\(index)") }
+        tree.directory("sub")
+        tree.symlink("link", to: "sub")
+        // A 1 KiB buffer forces dozens of getdents64 calls, exercising the batch boundaries.
+        let reader = DirectoryReader(fd: try Syscall.openDirectory(path: tree.path), bufferSize: 1024)
+        var seen: [String: FileKind] = [:]
+        while let record = try reader.next() {
+            let name = String(decoding: record.nameBytes, as: UTF8.self)
+            #expect(seen[name] == nil, "\(name) listed twice")
+            seen[name] = FileKind(dType: record.dType)
+        }
+        #expect(seen.count == 502)
+        #expect(seen["."] == nil && seen[".."] == nil)
+        // A local filesystem either tells the truth or says DT_UNKNOWN.
+        #expect([FileKind.regular, .unknown].contains(seen["file-0"]))
+        #expect([FileKind.directory, .unknown].contains(seen["sub"]))
+        #expect([FileKind.symlink, .unknown].contains(seen["link"]))
+    }
+
+    @Test func nameBytesAreExact() throws {
+        let tree = TemporaryTree()
+        let name: [UInt8] = [0x80, 0xFF, 0x20, 0x5C]
+        tree.file(name)
+        let reader = DirectoryReader(fd: try Syscall.openDirectory(path: tree.path))
+        let record = try #require(try reader.next())
+        #expect(record.nameBytes == name)
+        #expect(try reader.next() == nil)
+    }
+
+    @Test func openingAFileOrMissingPathFailsWithItsErrno() {
+        let tree = TemporaryTree()
+        tree.file("plain")
+        #expect(throws: SystemError(ENOTDIR)) { try Syscall.openDirectory(path: tree.at("plain")) }
+        #expect(throws: SystemError(ENOENT)) { try Syscall.openDirectory(path: tree.at("absent")) }
+    }
+
+    @Test func subdirectoryOpenRefusesSymlinks() throws {
+        let tree = TemporaryTree()
+        tree.directory("real")
+        tree.symlink("alias", to: "real")
+        let fd = try Syscall.openDirectory(path: tree.path)
+        defer { close(fd) }
+        // The kernel answers ENOTDIR (O_DIRECTORY is checked first) or ELOOP: either way, refused.
+        do {
+            let opened = try Syscall.withCString(Array("alias".utf8)) { (name) throws(SystemError) -> Int32 in
+                try Syscall.openSubdirectory(parent: fd, name: name)
+            }
+            close(opened)
+            Issue.record("a symlink to a directory was opened as a subdirectory")
+        } catch {
+            #expect([ENOTDIR, ELOOP].contains(error.code))
+        }
+    }
+}
