@@ -6,6 +6,7 @@
 #include <linux/securebits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/fsuid.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -16,6 +17,8 @@ const int clinux_O_DIRECT = O_DIRECT;
 const int clinux_O_NOATIME = O_NOATIME;
 const int clinux_O_TMPFILE = O_TMPFILE;
 const int clinux_AT_EMPTY_PATH = AT_EMPTY_PATH;
+const long clinux_UTIME_NOW = UTIME_NOW;
+const long clinux_UTIME_OMIT = UTIME_OMIT;
 const int clinux_SEEK_DATA = SEEK_DATA;
 const int clinux_SEEK_HOLE = SEEK_HOLE;
 const unsigned clinux_RENAME_NOREPLACE = RENAME_NOREPLACE;
@@ -46,6 +49,8 @@ int clinux_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char
 int clinux_fcntl_lock(int fd, int cmd, struct flock *lock) {
     return fcntl(fd, cmd, lock);
 }
+
+int clinux_flock(int fd, int operation) { return flock(fd, operation); }
 
 int clinux_setfsuid(uid_t uid) { return setfsuid(uid); }
 int clinux_setfsgid(gid_t gid) { return setfsgid(gid); }

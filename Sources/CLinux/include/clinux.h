@@ -7,12 +7,15 @@
 #include <sys/types.h>
 #include <sys/stat.h>
 #include <fcntl.h>
+#include <sys/xattr.h>
 
 extern const int clinux_O_PATH;
 extern const int clinux_O_DIRECT;
 extern const int clinux_O_NOATIME;
 extern const int clinux_O_TMPFILE;
 extern const int clinux_AT_EMPTY_PATH;
+extern const long clinux_UTIME_NOW;
+extern const long clinux_UTIME_OMIT;
 extern const int clinux_SEEK_DATA;
 extern const int clinux_SEEK_HOLE;
 extern const unsigned clinux_RENAME_NOREPLACE;
@@ -32,6 +35,8 @@ int clinux_openat2(int dirfd, const char *path, int flags, mode_t mode, uint64_t
 int clinux_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned flags);
 // Why: fcntl is variadic; these are the lock commands with a struct flock.
 int clinux_fcntl_lock(int fd, int cmd, struct flock *lock);
+// Why: Swift sees both struct flock and flock(2) as `flock` and cannot call the function.
+int clinux_flock(int fd, int operation);
 // Why: fsuid/fsgid are per-thread on Linux; glibc declares them only under _GNU_SOURCE.
 int clinux_setfsuid(uid_t uid);
 int clinux_setfsgid(gid_t gid);

@@ -1,0 +1,41 @@
+/// How to mount: everything libfuse and the kernel need besides the filesystem itself.
+public struct MountConfiguration: Sendable, Equatable {
+    public var mountpoint: String
+    /// Shown as the mount's source in /proc/mounts and df.
+    public var fileSystemName: String
+    /// The mount type becomes fuse.<subtype>.
+    public var subtype: String = "dtypefs"
+    public var allowOther: Bool
+    public var readOnly: Bool = false
+    /// Kernel mount flags as mount(8) spells them (nosuid, nodev, noexec, noatime, ...).
+    public var mountFlags: [String] = []
+    public var maxThreads: Int = 10
+    public var foreground: Bool = false
+    public var debug: Bool = false
+
+    public init(mountpoint: String, fileSystemName: String, allowOther: Bool) {
+        self.mountpoint = mountpoint
+        self.fileSystemName = fileSystemName
+        self.allowOther = allowOther
+    }
+
+    /// The option string handed to libfuse's session: permissions are always checked by the kernel
+    /// (default_permissions), the rest as configured.
+    public var libfuseOptions: String {
+        var options = ["fsname=" + Self.escaped(fileSystemName), "subtype=" + subtype, "default_permissions"]
+        if allowOther { options.append("allow_other") }
+        options.append(readOnly ? "ro" : "rw")
+        options.append(contentsOf: mountFlags)
+        return options.joined(separator: ",")
+    }
+
+    /// libfuse splits options at commas and unescapes backslashes.
+    static func escaped(_ value: String) -> String {
+        var result = ""
+        for character in value {
+            if character == "," || character == "\\" { result.append("\\") }
+            result.append(character)
+        }
+        return result
+    }
+}

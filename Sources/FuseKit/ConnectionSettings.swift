@@ -1,0 +1,19 @@
+/// What the filesystem wants from the FUSE connection, settled once at init.
+public struct ConnectionSettings: Sendable {
+    /// READDIRPLUS: entries arrive with attributes (and so with the type from st_mode).
+    public var readDirectoryPlus: Bool = true
+    /// Let the kernel choose READDIRPLUS only when it expects lookups (READDIRPLUS_AUTO).
+    public var readDirectoryPlusAuto: Bool = true
+    /// Forward flock() to us instead of keeping it inside the kernel.
+    public var flockLocks: Bool = true
+    /// Forward POSIX record locks to us.
+    public var posixLocks: Bool = true
+    /// Largest write the kernel may send in one request.
+    public var maxWrite: UInt32 = 1 << 20
+    /// Use splice for reads and writes where the kernel supports it.
+    public var splice: Bool = true
+    /// Let the kernel cache symlink targets.
+    public var cacheSymlinks: Bool = false
+
+    public init() {}
+}

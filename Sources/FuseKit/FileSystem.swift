@@ -1,0 +1,59 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The FUSE low-level contract in Swift: one requirement per libfuse operation, named after it.
+/// Every requirement either returns its reply or throws the errno to reply; the bridge turns both
+/// into exactly one FUSE reply. Implementations must be safe to call from many threads at once.
+public protocol FileSystem: AnyObject, Sendable {
+    /// Called once the kernel connection is up; adjust what the connection should use.
+    func initialize(_ settings: inout ConnectionSettings)
+    /// Called when the session ends (unmount).
+    func destroy()
+
+    func lookup(parent: NodeID, name: FileName) throws(Errno) -> Entry
+    /// The kernel forgets `count` lookups of `node`.
+    func forget(node: NodeID, count: UInt64)
+    func getAttributes(node: NodeID, handle: UInt64?) throws(Errno) -> AttributesReply
+    func setAttributes(node: NodeID, changes: AttributeChanges, handle: UInt64?, caller: Caller) throws(Errno) -> AttributesReply
+    func readLink(node: NodeID) throws(Errno) -> [UInt8]
+
+    func makeNode(parent: NodeID, name: FileName, mode: mode_t, device: dev_t, caller: Caller) throws(Errno) -> Entry
+    func makeDirectory(parent: NodeID, name: FileName, mode: mode_t, caller: Caller) throws(Errno) -> Entry
+    func unlink(parent: NodeID, name: FileName) throws(Errno)
+    func removeDirectory(parent: NodeID, name: FileName) throws(Errno)
+    func symlink(target: [UInt8], parent: NodeID, name: FileName, caller: Caller) throws(Errno) -> Entry
+    func rename(parent: NodeID, name: FileName, newParent: NodeID, newName: FileName, flags: UInt32) throws(Errno)
+    func link(node: NodeID, newParent: NodeID, newName: FileName) throws(Errno) -> Entry
+
+    func open(node: NodeID, flags: Int32, caller: Caller) throws(Errno) -> OpenReply
+    func create(parent: NodeID, name: FileName, mode: mode_t, flags: Int32, caller: Caller) throws(Errno) -> (Entry, OpenReply)
+    func read(node: NodeID, handle: UInt64, offset: Int64, size: Int) throws(Errno) -> ReadReply
+    /// The open file descriptor a write may be copied (or spliced) into directly.
+    func writeDestination(node: NodeID, handle: UInt64) throws(Errno) -> Int32
+    func flush(node: NodeID, handle: UInt64, lockOwner: UInt64) throws(Errno)
+    func release(node: NodeID, handle: UInt64)
+    func fsync(node: NodeID, handle: UInt64, dataOnly: Bool) throws(Errno)
+
+    func openDirectory(node: NodeID, flags: Int32) throws(Errno) -> OpenReply
+    func readDirectory<Sink: DirectorySink>(node: NodeID, handle: UInt64, offset: Int64, into sink: inout Sink) throws(Errno)
+    func releaseDirectory(node: NodeID, handle: UInt64)
+    func fsyncDirectory(node: NodeID, handle: UInt64, dataOnly: Bool) throws(Errno)
+
+    func statistics(node: NodeID) throws(Errno) -> FileSystemStatistics
+
+    func setExtendedAttribute(node: NodeID, name: FileName, value: UnsafeRawBufferPointer, flags: Int32) throws(Errno)
+    func getExtendedAttribute(node: NodeID, name: FileName, size: Int) throws(Errno) -> ExtendedAttributeReply
+    func listExtendedAttributes(node: NodeID, size: Int) throws(Errno) -> ExtendedAttributeReply
+    func removeExtendedAttribute(node: NodeID, name: FileName) throws(Errno)
+
+    func getLock(node: NodeID, handle: UInt64, lock: RecordLock, owner: UInt64) throws(Errno) -> RecordLock
+    func setLock(node: NodeID, handle: UInt64, lock: RecordLock, owner: UInt64, wait: Bool) throws(Errno)
+    func flock(node: NodeID, handle: UInt64, operation: Int32) throws(Errno)
+
+    func fallocate(node: NodeID, handle: UInt64, mode: Int32, offset: Int64, length: Int64) throws(Errno)
+    func copyFileRange(from source: (node: NodeID, handle: UInt64, offset: Int64),
+                       to destination: (node: NodeID, handle: UInt64, offset: Int64),
+                       length: Int, flags: Int32) throws(Errno) -> Int
+    func seek(node: NodeID, handle: UInt64, offset: Int64, whence: Int32) throws(Errno) -> Int64
+}

@@ -1,0 +1,77 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CLinux
+import FuseKit
+
+/// The backing directory: a descriptor opened before mounting (so mounting over the same path works)
+/// and the node table. Every path is resolved beneath that descriptor with openat2 refusing all
+/// symlinks, and final components are used with *at(..., AT_SYMLINK_NOFOLLOW): whatever other
+/// clients of the share do to the tree, no operation reaches outside it.
+final class BackingTree: Sendable {
+    let root: Int32
+    let nodes: NodeTable
+
+    /// Opens `path` as the backing root. The path itself may contain symlinks: the user chose it.
+    init(path: String) throws(Errno) {
+        let descriptor = try retryingInterrupts { Glibc.open(path, clinux_O_PATH | O_DIRECTORY | O_CLOEXEC) }
+        do throws(Errno) {
+            let status = try SystemCall.status(of: descriptor)
+            root = descriptor
+            nodes = NodeTable(rootKey: InodeKey(status))
+        } catch {
+            SystemCall.close(descriptor)
+            throw error
+        }
+    }
+
+    deinit { SystemCall.close(root) }
+
+    /// A descriptor of the node itself (O_PATH|O_NOFOLLOW reaches symlinks too); the caller closes it.
+    func open(_ node: NodeID, flags: Int32) throws(Errno) -> Int32 {
+        guard let path = nodes.path(of: node) else { throw Errno(ESTALE) }
+        return try path.withUnsafeBufferPointer { (bytes) throws(Errno) -> Int32 in
+            try bytes.withMemoryRebound(to: CChar.self) { (chars) throws(Errno) -> Int32 in
+                try SystemCall.openBeneath(root, chars.baseAddress!, flags: flags | O_NOFOLLOW)
+            }
+        }
+    }
+
+    /// Runs `body` with an O_PATH descriptor of the node, closed afterwards.
+    func withNode<R>(_ node: NodeID, _ body: (Int32) throws(Errno) -> R) throws(Errno) -> R {
+        let descriptor = try open(node, flags: clinux_O_PATH)
+        defer { SystemCall.close(descriptor) }
+        return try body(descriptor)
+    }
+
+    /// Runs `body` with an O_PATH descriptor of the directory node (the root's own for the root).
+    func withDirectory<R>(_ node: NodeID, _ body: (Int32) throws(Errno) -> R) throws(Errno) -> R {
+        if node == .root { return try body(root) }
+        let descriptor = try open(node, flags: clinux_O_PATH | O_DIRECTORY)
+        defer { SystemCall.close(descriptor) }
+        return try body(descriptor)
+    }
+
+    /// Runs `body` with `name` in the directory node `parent`, after refusing names that are not a
+    /// single component.
+    func withEntry<R>(_ parent: NodeID, _ name: FileName, _ body: (Int32, UnsafePointer<CChar>) throws(Errno) -> R) throws(Errno) -> R {
+        guard name.isSingleComponent else { throw Errno.invalid }
+        return try withDirectory(parent) { (directory) throws(Errno) -> R in
+            try name.withCString { (cName) throws(Errno) -> R in try body(directory, cName) }
+        }
+    }
+
+    /// Runs `body` with the node's parent directory and its name there (for *at calls on a node).
+    func withParentOf<R>(_ node: NodeID, _ body: (Int32, UnsafePointer<CChar>) throws(Errno) -> R) throws(Errno) -> R {
+        guard let (directoryPath, name) = nodes.parentPath(of: node) else { throw Errno(ESTALE) }
+        let directory: Int32 = try directoryPath.withUnsafeBufferPointer { (bytes) throws(Errno) -> Int32 in
+            try bytes.withMemoryRebound(to: CChar.self) { (chars) throws(Errno) -> Int32 in
+                try SystemCall.openBeneath(root, chars.baseAddress!, flags: clinux_O_PATH | O_DIRECTORY)
+            }
+        }
+        defer { SystemCall.close(directory) }
+        return try name.withUnsafeBufferPointer { (bytes) throws(Errno) -> R in
+            try bytes.withMemoryRebound(to: CChar.self) { (chars) throws(Errno) -> R in try body(directory, chars.baseAddress!) }
+        }
+    }
+}

@@ -1,0 +1,38 @@
+import FuseKit
+import Synchronization
+
+/// What readdir did: entries listed and entries whose reported type we corrected, by their true
+/// type. Logged at unmount and on SIGUSR1.
+public final class ListingStatistics: Sendable {
+    public struct Snapshot: Sendable {
+        public var listed: Int
+        public var corrected: [FileType: Int]
+        public var unverifiable: Int
+
+        public var correctedTotal: Int { corrected.values.reduce(0, +) }
+
+        public var summary: String {
+            let byType = corrected.sorted { $0.key.rawValue < $1.key.rawValue }
+                .map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+            return "entries listed: \(listed), types corrected: \(correctedTotal)"
+                + (byType.isEmpty ? "" : " (\(byType))")
+                + ", unverifiable (listed as unknown): \(unverifiable)"
+        }
+    }
+
+    private let state = Mutex(Snapshot(listed: 0, corrected: [:], unverifiable: 0))
+
+    public init() {}
+
+    /// Adds one readdir batch's counts (one lock per batch, not per entry).
+    func record(listed: Int, corrected: [FileType: Int], unverifiable: Int) {
+        guard listed > 0 || unverifiable > 0 || !corrected.isEmpty else { return }
+        state.withLock { snapshot in
+            snapshot.listed += listed
+            snapshot.unverifiable += unverifiable
+            for (type, count) in corrected { snapshot.corrected[type, default: 0] += count }
+        }
+    }
+
+    public var snapshot: Snapshot { state.withLock { $0 } }
+}

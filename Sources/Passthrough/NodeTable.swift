@@ -1,0 +1,150 @@
+import FuseKit
+import Synchronization
+
+/// The inodes the kernel knows, and the names that reach them. It holds names, never descriptors,
+/// so its size costs memory only and descriptor use stays flat however many inodes the kernel keeps.
+///
+/// Rules, all here: a node lives while the kernel holds lookups on it (each entry reply adds one;
+/// forget removes them); node IDs are never reused; one node per backing inode (hard links share a
+/// node, so the kernel sees one inode); a node keeps every name it was looked up by (hard links in
+/// several directories), and namespace operations through the mount keep those names current.
+final class NodeTable: Sendable {
+    /// A name of a node: a directory entry `name` in the directory node `parent`.
+    struct Link: Equatable {
+        var parent: NodeID
+        var name: [UInt8]
+    }
+
+    struct Node {
+        var key: InodeKey
+        var links: [Link]
+        var lookups: UInt64
+    }
+
+    private struct State: ~Copyable {
+        var nodes: [UInt64: Node] = [:]
+        var nodeByKey: [InodeKey: UInt64] = [:]
+        var nextID: UInt64 = NodeID.root.rawValue + 1
+    }
+
+    /// How many names of one hard-linked inode we keep; more are rare and cost only re-lookups.
+    private static let maximumLinks = 8
+    /// Deeper than any path the kernel accepts (PATH_MAX / 2): a longer chain can only be a cycle.
+    private static let maximumDepth = 2048
+
+    private let state: Mutex<State>
+
+    init(rootKey: InodeKey) {
+        var initial = State()
+        initial.nodes[NodeID.root.rawValue] = Node(key: rootKey, links: [], lookups: 1)
+        initial.nodeByKey[rootKey] = NodeID.root.rawValue
+        state = Mutex(initial)
+    }
+
+    /// The node for the backing object `key` reached as `name` in `parent`, with one more lookup.
+    func remember(parent: NodeID, name: [UInt8], key: InodeKey) -> NodeID {
+        state.withLock { state in
+            let link = Link(parent: parent, name: name)
+            if let id = state.nodeByKey[key] {
+                // The root reached again (a bind mount of it inside itself): its lookups don't count.
+                if id == NodeID.root.rawValue { return .root }
+                state.nodes[id]!.lookups += 1
+                if !state.nodes[id]!.links.contains(link) {
+                    if state.nodes[id]!.links.count >= Self.maximumLinks { state.nodes[id]!.links.removeLast() }
+                    state.nodes[id]!.links.insert(link, at: 0)
+                }
+                return NodeID(id)
+            }
+            let id = state.nextID
+            state.nextID += 1
+            state.nodes[id] = Node(key: key, links: [link], lookups: 1)
+            state.nodeByKey[key] = id
+            return NodeID(id)
+        }
+    }
+
+    /// Drops `count` lookups; the node is gone when none remain. The root is never forgotten.
+    func forget(_ node: NodeID, count: UInt64) {
+        guard node != .root else { return }
+        state.withLock { state in
+            guard var entry = state.nodes[node.rawValue] else { return }
+            if entry.lookups > count {
+                entry.lookups -= count
+                state.nodes[node.rawValue] = entry
+                return
+            }
+            state.nodes[node.rawValue] = nil
+            if state.nodeByKey[entry.key] == node.rawValue { state.nodeByKey[entry.key] = nil }
+        }
+    }
+
+    func key(of node: NodeID) -> InodeKey? {
+        state.withLock { $0.nodes[node.rawValue]?.key }
+    }
+
+    var count: Int { state.withLock { $0.nodes.count } }
+
+    /// The node's path relative to the root ("." for the root), NUL-terminated, by its first name
+    /// whose parents are all still known; nil if the node is unknown or no name reaches it.
+    func path(of node: NodeID) -> [UInt8]? {
+        state.withLock { state in Self.path(of: node, in: state) }
+    }
+
+    /// The path of the node's parent directory and the node's name in it (nil for the root).
+    func parentPath(of node: NodeID) -> (directory: [UInt8], name: [UInt8])? {
+        state.withLock { state in
+            guard let entry = state.nodes[node.rawValue] else { return nil }
+            for link in entry.links {
+                if let directory = Self.path(of: link.parent, in: state) {
+                    return (directory, link.name + [0])
+                }
+            }
+            return nil
+        }
+    }
+
+    /// `name` in `parent` no longer reaches `key` (unlinked, or replaced by a rename).
+    func removeLink(parent: NodeID, name: [UInt8], key: InodeKey) {
+        state.withLock { state in
+            guard let id = state.nodeByKey[key] else { return }
+            state.nodes[id]?.links.removeAll { $0.parent == parent && $0.name == name }
+        }
+    }
+
+    /// `key` was renamed from `name` in `parent` to `newName` in `newParent`.
+    func moveLink(key: InodeKey, from parent: NodeID, _ name: [UInt8], to newParent: NodeID, _ newName: [UInt8]) {
+        state.withLock { state in
+            guard let id = state.nodeByKey[key], var entry = state.nodes[id] else { return }
+            let old = Link(parent: parent, name: name)
+            let new = Link(parent: newParent, name: newName)
+            entry.links.removeAll { $0 == old || $0 == new }
+            entry.links.insert(new, at: 0)
+            state.nodes[id] = entry
+        }
+    }
+
+    private static func path(of node: NodeID, in state: borrowing State) -> [UInt8]? {
+        if node == .root { return [0x2E, 0] }
+        var components: [[UInt8]] = []
+        var current = node
+        var length = 0
+        while current != .root {
+            guard components.count < maximumDepth, let entry = state.nodes[current.rawValue] else { return nil }
+            // Directories have one name; a hard-linked file's first live name is as good as any.
+            guard let link = entry.links.first(where: { $0.parent == .root || state.nodes[$0.parent.rawValue] != nil }) else {
+                return nil
+            }
+            components.append(link.name)
+            length += link.name.count + 1
+            current = link.parent
+        }
+        var path: [UInt8] = []
+        path.reserveCapacity(length)
+        for component in components.reversed() {
+            if !path.isEmpty { path.append(0x2F) }
+            path.append(contentsOf: component)
+        }
+        path.append(0)
+        return path
+    }
+}

@@ -1,0 +1,14 @@
+/// How the passthrough filesystem answers, fixed at mount time.
+public struct PassthroughConfiguration: Sendable {
+    public var dtype: DTypePolicy = .verify
+    /// Seconds the kernel may trust a name → inode answer.
+    public var entryTimeout: Double = 1
+    /// Seconds the kernel may trust attributes.
+    public var attributeTimeout: Double = 1
+    /// Seconds the kernel may trust "no such name"; 0 disables negative caching.
+    public var negativeTimeout: Double = 1
+    /// How many lstats of one readdir batch run at once (1 = one after another).
+    public var verifyConcurrency: Int = 16
+
+    public init() {}
+}

@@ -1,0 +1,99 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CLinux
+import FuseKit
+
+// opendir, readdir(plus), releasedir, fsyncdir: where the d_type policy is applied.
+extension PassthroughFileSystem {
+    public func openDirectory(node: NodeID, flags: Int32) throws(Errno) -> OpenReply {
+        let descriptor = try tree.open(node, flags: O_RDONLY | O_DIRECTORY)
+        return OpenReply(handle: directories.insert(DirectoryStream(descriptor: descriptor, node: node)))
+    }
+
+    public func releaseDirectory(node: NodeID, handle: UInt64) {
+        _ = directories.remove(handle)
+    }
+
+    public func fsyncDirectory(node: NodeID, handle: UInt64, dataOnly: Bool) throws(Errno) {
+        try SystemCall.synchronize(try directories.get(handle).descriptor, dataOnly: dataOnly)
+    }
+
+    public func readDirectory<Sink: DirectorySink>(node: NodeID, handle: UInt64, offset: Int64, into sink: inout Sink) throws(Errno) {
+        let stream = try directories.get(handle)
+        var tally = Tally()
+        defer { statistics.record(listed: tally.listed, corrected: tally.corrected, unverifiable: tally.unverifiable) }
+        try stream.lock.withLock { (_) throws(Errno) in
+            try stream.seek(to: offset)
+            while try stream.fill() {
+                if configuration.dtype == .verify, stream.verification == nil {
+                    stream.verification = verifier.verify(stream)
+                }
+                guard add(stream: stream, to: &sink, tally: &tally) else { return }
+                stream.advance()
+            }
+        }
+    }
+
+    /// Counts of one readdir call, recorded once at its end.
+    struct Tally {
+        var listed = 0
+        var unverifiable = 0
+        var corrected: [FileType: Int] = [:]
+    }
+
+    /// Adds the stream's current entry to `sink`; false when it did not fit.
+    private func add<Sink: DirectorySink>(stream: DirectoryStream, to sink: inout Sink, tally: inout Tally) -> Bool {
+        let record = stream.current
+        let name = stream.name(of: record)
+        let reported = FileType(directoryEntryType: record.reportedType)
+        switch configuration.dtype {
+        case .unknown:
+            guard sink.add(name: name, inode: record.inode, type: .unknown, nextOffset: record.nextOffset) else { return false }
+        case .passthrough:
+            guard sink.add(name: name, inode: record.inode, type: reported, nextOffset: record.nextOffset) else { return false }
+        case .verify:
+            // "." and ".." are directories by definition; the root's ".." is outside the tree.
+            let verified: stat? = record.isDotOrDotDot ? nil : stream.verification.flatMap {
+                $0.found[stream.index] ? $0.statuses[stream.index] : nil
+            }
+            let type = record.isDotOrDotDot ? .directory : verified.map { FileType(mode: $0.st_mode) } ?? .unknown
+            if sink.wantsAttributes {
+                guard addWithAttributes(record: record, name: name, verified: verified, type: type, directory: stream.node, to: &sink) else {
+                    return false
+                }
+            } else {
+                guard sink.add(name: name, inode: record.inode, type: type, nextOffset: record.nextOffset) else { return false }
+            }
+            if !record.isDotOrDotDot {
+                if verified == nil {
+                    tally.unverifiable += 1
+                } else if reported != .unknown, reported != type {
+                    tally.corrected[type, default: 0] += 1
+                }
+            }
+        }
+        tally.listed += 1
+        return true
+    }
+
+    /// A READDIRPLUS entry: verified attributes and a node (one lookup), or, when lstat failed, the
+    /// name alone with node 0 and mode 0, which the kernel lists as DT_UNKNOWN.
+    private func addWithAttributes<Sink: DirectorySink>(record: DirectoryStream.Record, name: UnsafePointer<CChar>, verified: stat?,
+                                                        type: FileType, directory: NodeID, to sink: inout Sink) -> Bool {
+        guard let verified else {
+            var placeholder = stat()
+            placeholder.st_ino = UInt(record.inode)
+            placeholder.st_mode = mode_t(type.rawValue) << 12
+            let entry = Entry(node: .none, attributes: Attributes(placeholder), entryTimeout: 0, attributeTimeout: 0)
+            return sink.add(name: name, entry: entry, nextOffset: record.nextOffset)
+        }
+        let nameBytes = [UInt8](UnsafeRawBufferPointer(start: name, count: strlen(name)))
+        let node = tree.nodes.remember(parent: directory, name: nameBytes, key: InodeKey(verified))
+        guard sink.add(name: name, entry: entry(for: node, verified), nextOffset: record.nextOffset) else {
+            tree.nodes.forget(node, count: 1)
+            return false
+        }
+        return true
+    }
+}

@@ -1,0 +1,122 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CLinux
+import FuseKit
+
+// Open files: the handle is the backing descriptor itself, so read and write need no table lookup.
+extension PassthroughFileSystem {
+    /// The descriptor behind a handle: a file's is the handle, a directory's is its stream's.
+    func fileDescriptor(_ handle: UInt64) -> Int32? {
+        if HandleTable<DirectoryStream>.isTagged(handle) {
+            return try? directories.get(handle).descriptor
+        }
+        return handle <= UInt64(Int32.max) ? Int32(handle) : nil
+    }
+
+    func openFileDescriptor(_ handle: UInt64) throws(Errno) -> Int32 {
+        guard let descriptor = fileDescriptor(handle) else { throw Errno.badFile }
+        return descriptor
+    }
+
+    /// Flags the kernel may pass that would change what we open, or that only the kernel handles.
+    private static func backingOpenFlags(_ flags: Int32) -> Int32 {
+        flags & ~(O_CREAT | O_EXCL | O_NOCTTY)
+    }
+
+    private static func reply(for descriptor: Int32, flags: Int32) -> OpenReply {
+        // O_DIRECT users expect every read and write to reach the backing file.
+        OpenReply(handle: UInt64(descriptor), directIO: flags & clinux_O_DIRECT != 0, keepCache: false)
+    }
+
+    public func open(node: NodeID, flags: Int32, caller: Caller) throws(Errno) -> OpenReply {
+        let descriptor = try tree.open(node, flags: Self.backingOpenFlags(flags))
+        return Self.reply(for: descriptor, flags: flags)
+    }
+
+    public func create(parent: NodeID, name: FileName, mode: mode_t, flags: Int32, caller: Caller) throws(Errno) -> (Entry, OpenReply) {
+        try tree.withEntry(parent, name) { (directory, cName) throws(Errno) -> (Entry, OpenReply) in
+            let descriptor = try CallerCredentials.asCaller(caller) { () throws(Errno) -> Int32 in
+                try SystemCall.open(in: directory, cName, flags: (flags & ~O_NOCTTY) | O_CREAT, mode: mode)
+            }
+            do throws(Errno) {
+                let status = try SystemCall.status(of: descriptor)
+                let node = tree.nodes.remember(parent: parent, name: name.bytes, key: InodeKey(status))
+                return (entry(for: node, status), Self.reply(for: descriptor, flags: flags))
+            } catch {
+                SystemCall.close(descriptor)
+                throw error
+            }
+        }
+    }
+
+    public func read(node: NodeID, handle: UInt64, offset: Int64, size: Int) throws(Errno) -> ReadReply {
+        .fileRange(descriptor: try openFileDescriptor(handle), offset: offset, length: size)
+    }
+
+    public func writeDestination(node: NodeID, handle: UInt64) throws(Errno) -> Int32 {
+        try openFileDescriptor(handle)
+    }
+
+    public func flush(node: NodeID, handle: UInt64, lockOwner: UInt64) throws(Errno) {
+        // Closing a duplicate flushes what a network filesystem buffers per close, as close() would,
+        // while our descriptor stays open for other users of this open file.
+        let duplicate = try SystemCall.duplicate(try openFileDescriptor(handle))
+        if Glibc.close(duplicate) != 0, errno != EINTR { throw Errno.current }
+    }
+
+    public func release(node: NodeID, handle: UInt64) {
+        if let descriptor = fileDescriptor(handle), !HandleTable<DirectoryStream>.isTagged(handle) {
+            SystemCall.close(descriptor)
+        }
+    }
+
+    public func fsync(node: NodeID, handle: UInt64, dataOnly: Bool) throws(Errno) {
+        try SystemCall.synchronize(try openFileDescriptor(handle), dataOnly: dataOnly)
+    }
+
+    public func fallocate(node: NodeID, handle: UInt64, mode: Int32, offset: Int64, length: Int64) throws(Errno) {
+        try SystemCall.allocate(try openFileDescriptor(handle), mode: mode, offset: offset, length: length)
+    }
+
+    public func copyFileRange(from source: (node: NodeID, handle: UInt64, offset: Int64),
+                              to destination: (node: NodeID, handle: UInt64, offset: Int64),
+                              length: Int, flags: Int32) throws(Errno) -> Int {
+        try SystemCall.copyRange(from: try openFileDescriptor(source.handle), offset: source.offset,
+                                 to: try openFileDescriptor(destination.handle), offset: destination.offset,
+                                 length: length, flags: UInt32(bitPattern: flags))
+    }
+
+    public func seek(node: NodeID, handle: UInt64, offset: Int64, whence: Int32) throws(Errno) -> Int64 {
+        try SystemCall.seek(try openFileDescriptor(handle), offset: offset, whence: whence)
+    }
+
+    // Locks are taken on the backing descriptor, so other users of the share see them. POSIX record
+    // locks become open-file-description locks: one per open file, which is what FUSE forwards.
+
+    public func getLock(node: NodeID, handle: UInt64, lock: RecordLock, owner: UInt64) throws(Errno) -> RecordLock {
+        var description = Self.flockDescription(lock)
+        try SystemCall.recordLock(try openFileDescriptor(handle), command: clinux_F_OFD_GETLK, &description)
+        return RecordLock(type: description.l_type, start: Int64(description.l_start),
+                          length: Int64(description.l_len), pid: description.l_pid)
+    }
+
+    public func setLock(node: NodeID, handle: UInt64, lock: RecordLock, owner: UInt64, wait: Bool) throws(Errno) {
+        var description = Self.flockDescription(lock)
+        try SystemCall.recordLock(try openFileDescriptor(handle), command: wait ? clinux_F_OFD_SETLKW : clinux_F_OFD_SETLK, &description)
+    }
+
+    public func flock(node: NodeID, handle: UInt64, operation: Int32) throws(Errno) {
+        try SystemCall.flock(try openFileDescriptor(handle), operation: operation)
+    }
+
+    private static func flockDescription(_ lock: RecordLock) -> Glibc.flock {
+        var description = Glibc.flock()
+        description.l_type = lock.type
+        description.l_whence = Int16(SEEK_SET)
+        description.l_start = off_t(lock.start)
+        description.l_len = off_t(lock.length)
+        description.l_pid = 0  // OFD locks require 0
+        return description
+    }
+}

@@ -1,0 +1,81 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CLinux
+import FuseKit
+
+// mknod, mkdir, symlink, link, unlink, rmdir, rename: names change, and the node table follows.
+extension PassthroughFileSystem {
+    public func makeNode(parent: NodeID, name: FileName, mode: mode_t, device: dev_t, caller: Caller) throws(Errno) -> Entry {
+        try tree.withEntry(parent, name) { (directory, cName) throws(Errno) -> Entry in
+            try CallerCredentials.asCaller(caller) { () throws(Errno) in
+                try SystemCall.makeNode(in: directory, cName, mode: mode, device: device)
+            }
+            return try lookUpEntry(directory: directory, parent: parent, name: cName, nameBytes: name.bytes)
+        }
+    }
+
+    public func makeDirectory(parent: NodeID, name: FileName, mode: mode_t, caller: Caller) throws(Errno) -> Entry {
+        try tree.withEntry(parent, name) { (directory, cName) throws(Errno) -> Entry in
+            try CallerCredentials.asCaller(caller) { () throws(Errno) in
+                try SystemCall.makeDirectory(in: directory, cName, mode: mode)
+            }
+            return try lookUpEntry(directory: directory, parent: parent, name: cName, nameBytes: name.bytes)
+        }
+    }
+
+    public func symlink(target: [UInt8], parent: NodeID, name: FileName, caller: Caller) throws(Errno) -> Entry {
+        try tree.withEntry(parent, name) { (directory, cName) throws(Errno) -> Entry in
+            try CallerCredentials.asCaller(caller) { () throws(Errno) in
+                try FileName(bytes: target).withCString { (cTarget) throws(Errno) in
+                    try SystemCall.makeSymbolicLink(target: cTarget, in: directory, cName)
+                }
+            }
+            return try lookUpEntry(directory: directory, parent: parent, name: cName, nameBytes: name.bytes)
+        }
+    }
+
+    public func link(node: NodeID, newParent: NodeID, newName: FileName) throws(Errno) -> Entry {
+        try tree.withParentOf(node) { (sourceDirectory, sourceName) throws(Errno) -> Entry in
+            try tree.withEntry(newParent, newName) { (directory, cName) throws(Errno) -> Entry in
+                try SystemCall.link(from: sourceDirectory, sourceName, to: directory, cName)
+                return try lookUpEntry(directory: directory, parent: newParent, name: cName, nameBytes: newName.bytes)
+            }
+        }
+    }
+
+    public func unlink(parent: NodeID, name: FileName) throws(Errno) {
+        try remove(parent: parent, name: name, flags: 0)
+    }
+
+    public func removeDirectory(parent: NodeID, name: FileName) throws(Errno) {
+        try remove(parent: parent, name: name, flags: AT_REMOVEDIR)
+    }
+
+    private func remove(parent: NodeID, name: FileName, flags: Int32) throws(Errno) {
+        try tree.withEntry(parent, name) { (directory, cName) throws(Errno) in
+            // The key tells which node loses this name (a hard link keeps its other names).
+            let key = try? InodeKey(SystemCall.status(in: directory, cName))
+            try SystemCall.unlink(in: directory, cName, flags: flags)
+            if let key { tree.nodes.removeLink(parent: parent, name: name.bytes, key: key) }
+        }
+    }
+
+    public func rename(parent: NodeID, name: FileName, newParent: NodeID, newName: FileName, flags: UInt32) throws(Errno) {
+        try tree.withEntry(parent, name) { (directory, cName) throws(Errno) in
+            try tree.withEntry(newParent, newName) { (newDirectory, cNewName) throws(Errno) in
+                let moving = try? InodeKey(SystemCall.status(in: directory, cName))
+                let replaced = try? InodeKey(SystemCall.status(in: newDirectory, cNewName))
+                try SystemCall.rename(from: directory, cName, to: newDirectory, cNewName, flags: flags)
+                if flags & clinux_RENAME_EXCHANGE != 0, let replaced {
+                    tree.nodes.moveLink(key: replaced, from: newParent, newName.bytes, to: parent, name.bytes)
+                } else if let replaced, replaced != moving {
+                    tree.nodes.removeLink(parent: newParent, name: newName.bytes, key: replaced)
+                }
+                if let moving {
+                    tree.nodes.moveLink(key: moving, from: parent, name.bytes, to: newParent, newName.bytes)
+                }
+            }
+        }
+    }
+}

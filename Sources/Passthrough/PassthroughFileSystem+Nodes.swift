@@ -1,0 +1,116 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CLinux
+import FuseKit
+
+// lookup, forget, getattr, setattr, readlink, statfs.
+extension PassthroughFileSystem {
+    public func lookup(parent: NodeID, name: FileName) throws(Errno) -> Entry {
+        do {
+            return try tree.withEntry(parent, name) { (directory, cName) throws(Errno) -> Entry in
+                try lookUpEntry(directory: directory, parent: parent, name: cName, nameBytes: name.bytes)
+            }
+        } catch Errno.noEntry where configuration.negativeTimeout > 0 {
+            // A node-0 entry lets the kernel cache the absence, as CIFS caches it for actimeo.
+            return Entry(node: .none, attributes: Attributes(stat()),
+                         entryTimeout: configuration.negativeTimeout, attributeTimeout: 0)
+        }
+    }
+
+    public func forget(node: NodeID, count: UInt64) {
+        tree.nodes.forget(node, count: count)
+    }
+
+    public func getAttributes(node: NodeID, handle: UInt64?) throws(Errno) -> AttributesReply {
+        let status: stat
+        if let handle, node != .root, let descriptor = fileDescriptor(handle) {
+            status = try SystemCall.status(of: descriptor)
+        } else if node == .root {
+            status = try SystemCall.status(of: tree.root)
+        } else {
+            status = try tree.withNode(node) { (descriptor) throws(Errno) -> stat in try SystemCall.status(of: descriptor) }
+        }
+        return AttributesReply(attributes: Attributes(status), timeout: configuration.attributeTimeout)
+    }
+
+    public func setAttributes(node: NodeID, changes: AttributeChanges, handle: UInt64?, caller: Caller) throws(Errno) -> AttributesReply {
+        if let handle, let descriptor = fileDescriptor(handle) {
+            try apply(changes, toOpenFile: descriptor)
+            return AttributesReply(attributes: Attributes(try SystemCall.status(of: descriptor)), timeout: configuration.attributeTimeout)
+        }
+        let pathDescriptor = node == .root ? try SystemCall.duplicate(tree.root) : try tree.open(node, flags: clinux_O_PATH)
+        defer { SystemCall.close(pathDescriptor) }
+        let before = try SystemCall.status(of: pathDescriptor)
+        let isLink = FileType(mode: before.st_mode) == .symbolicLink
+        if let mode = changes.mode {
+            // Linux has no lchmod: a link's mode cannot change, and following it could leave the tree.
+            if isLink { throw Errno.notSupported }
+            try SystemCall.changeMode(pathDescriptor, mode: mode, isPathDescriptor: true)
+        }
+        if changes.uid != nil || changes.gid != nil {
+            try SystemCall.changeOwner(pathDescriptor, uid: changes.uid ?? uid_t.max, gid: changes.gid ?? gid_t.max)
+        }
+        if let size = changes.size {
+            guard FileType(mode: before.st_mode) == .regular else {
+                throw FileType(mode: before.st_mode) == .directory ? Errno(EISDIR) : Errno.invalid
+            }
+            let writable = try SystemCall.withProcPath(of: pathDescriptor) { (path) throws(Errno) -> Int32 in
+                try retryingInterrupts { Glibc.open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC) }
+            }
+            defer { SystemCall.close(writable) }
+            try SystemCall.truncate(writable, size: size)
+        }
+        if changes.accessTime != nil || changes.modificationTime != nil {
+            let times = Self.timespecs(changes)
+            if isLink {
+                try tree.withParentOf(node) { (directory, name) throws(Errno) in try SystemCall.setTimes(in: directory, name, times) }
+            } else {
+                try SystemCall.setTimes(pathDescriptor: pathDescriptor, times)
+            }
+        }
+        return AttributesReply(attributes: Attributes(try SystemCall.status(of: pathDescriptor)), timeout: configuration.attributeTimeout)
+    }
+
+    private func apply(_ changes: AttributeChanges, toOpenFile descriptor: Int32) throws(Errno) {
+        if let mode = changes.mode { try SystemCall.changeMode(descriptor, mode: mode, isPathDescriptor: false) }
+        if changes.uid != nil || changes.gid != nil {
+            try SystemCall.changeOwner(descriptor, uid: changes.uid ?? uid_t.max, gid: changes.gid ?? gid_t.max)
+        }
+        if let size = changes.size { try SystemCall.truncate(descriptor, size: size) }
+        if changes.accessTime != nil || changes.modificationTime != nil {
+            let times = Self.timespecs(changes)
+            try SystemCall.setTimes(descriptor, times)
+        }
+    }
+
+    /// utimensat's pair: UTIME_OMIT for what is not asked, UTIME_NOW for "now".
+    static func timespecs(_ changes: AttributeChanges) -> [timespec] {
+        func convert(_ change: AttributeChanges.TimeChange?) -> timespec {
+            switch change {
+            case nil: return timespec(tv_sec: 0, tv_nsec: clinux_UTIME_OMIT)
+            case .now: return timespec(tv_sec: 0, tv_nsec: clinux_UTIME_NOW)
+            case let .set(seconds, nanoseconds): return timespec(tv_sec: seconds, tv_nsec: nanoseconds)
+            }
+        }
+        return [convert(changes.accessTime), convert(changes.modificationTime)]
+    }
+
+    public func readLink(node: NodeID) throws(Errno) -> [UInt8] {
+        try tree.withNode(node) { (descriptor) throws(Errno) -> [UInt8] in try SystemCall.readLink(descriptor) }
+    }
+
+    public func statistics(node: NodeID) throws(Errno) -> FileSystemStatistics {
+        let status: statvfs
+        if node == .root {
+            status = try SystemCall.fileSystemStatus(tree.root)
+        } else {
+            status = try tree.withNode(node) { (descriptor) throws(Errno) -> statvfs in try SystemCall.fileSystemStatus(descriptor) }
+        }
+        return FileSystemStatistics(
+            blockSize: UInt64(status.f_bsize), fragmentSize: UInt64(status.f_frsize),
+            blocks: UInt64(status.f_blocks), blocksFree: UInt64(status.f_bfree), blocksAvailable: UInt64(status.f_bavail),
+            files: UInt64(status.f_files), filesFree: UInt64(status.f_ffree), filesAvailable: UInt64(status.f_favail),
+            maximumNameLength: UInt64(status.f_namemax))
+    }
+}

@@ -1,0 +1,50 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CLinux
+import FuseKit
+
+/// The backing directory served through FUSE: every operation passes through to the backing
+/// filesystem with its own result and errno; readdir reports types according to `DTypePolicy`.
+/// It never sees libfuse, so it is tested on temp directories without mounting.
+public final class PassthroughFileSystem: FileSystem {
+    public let configuration: PassthroughConfiguration
+    public let statistics = ListingStatistics()
+    let tree: BackingTree
+    let directories = HandleTable<DirectoryStream>()
+    let verifier: EntryVerifier
+
+    /// Opens the backing root now: mounting over the same path hides it afterwards.
+    public init(source: String, configuration: PassthroughConfiguration) throws(Errno) {
+        self.configuration = configuration
+        tree = try BackingTree(path: source)
+        verifier = EntryVerifier(concurrency: configuration.verifyConcurrency)
+        // The kernel already applied the caller's umask; ours must not apply a second one.
+        umask(0)
+        CallerCredentials.prepare()
+    }
+
+    public func initialize(_ settings: inout ConnectionSettings) {
+        // READDIRPLUS replies carry verified attributes, so their d_type is right too; with
+        // `unknown` or `passthrough` it would override the type we are asked to report.
+        settings.readDirectoryPlus = configuration.dtype == .verify
+        settings.readDirectoryPlusAuto = true
+    }
+
+    public func destroy() {}
+
+    /// The number of inodes the kernel currently holds from us.
+    public var knownNodeCount: Int { tree.nodes.count }
+
+    func entry(for node: NodeID, _ status: stat) -> Entry {
+        Entry(node: node, attributes: Attributes(status),
+              entryTimeout: configuration.entryTimeout, attributeTimeout: configuration.attributeTimeout)
+    }
+
+    /// lstat of `name` in `parent` and a node for it, with one more lookup.
+    func lookUpEntry(directory: Int32, parent: NodeID, name: UnsafePointer<CChar>, nameBytes: [UInt8]) throws(Errno) -> Entry {
+        let status = try SystemCall.status(in: directory, name)
+        let node = tree.nodes.remember(parent: parent, name: nameBytes, key: InodeKey(status))
+        return entry(for: node, status)
+    }
+}

@@ -1,0 +1,92 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A fixed set of threads that help run the indices of a range: blocking syscalls (lstat on a
+/// network share) overlap instead of queueing. The caller works too and returns when all indices
+/// are done. Several callers may share the pool; their jobs are served in order.
+final class WorkerPool: @unchecked Sendable {
+    private final class Job {
+        let work: (Int) -> Void
+        var next: Int
+        let end: Int
+        var finished = 0
+        let count: Int
+
+        init(range: Range<Int>, work: @escaping (Int) -> Void) {
+            self.work = work
+            next = range.lowerBound
+            end = range.upperBound
+            count = range.count
+        }
+    }
+
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let workAvailable = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let jobFinished = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private var jobs: [Job] = []
+
+    init(threads: Int) {
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(workAvailable, nil)
+        pthread_cond_init(jobFinished, nil)
+        for _ in 0..<threads {
+            var thread = pthread_t()
+            let context = Unmanaged.passUnretained(self).toOpaque()
+            var attributes = pthread_attr_t()
+            pthread_attr_init(&attributes)
+            pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+            // Small stacks: these threads only call fstatat.
+            pthread_attr_setstacksize(&attributes, 64 * 1024)
+            _ = pthread_create(&thread, &attributes, { context in
+                Unmanaged<WorkerPool>.fromOpaque(context!).takeUnretainedValue().serve()
+                return nil
+            }, context)
+            pthread_attr_destroy(&attributes)
+        }
+    }
+
+    /// Runs `work` for every index of `range`, on the pool and the calling thread.
+    func run(range: Range<Int>, _ work: (Int) -> Void) {
+        guard !range.isEmpty else { return }
+        withoutActuallyEscaping(work) { work in
+            let job = Job(range: range, work: work)
+            pthread_mutex_lock(mutex)
+            jobs.append(job)
+            pthread_cond_broadcast(workAvailable)
+            while let index = claim(from: job) {
+                pthread_mutex_unlock(mutex)
+                job.work(index)
+                pthread_mutex_lock(mutex)
+                job.finished += 1
+            }
+            while job.finished < job.count { pthread_cond_wait(jobFinished, mutex) }
+            pthread_mutex_unlock(mutex)
+        }
+    }
+
+    /// Takes the next index of `job` (lock held); removes a job once all its indices are taken.
+    private func claim(from job: Job) -> Int? {
+        guard job.next < job.end else { return nil }
+        let index = job.next
+        job.next += 1
+        if job.next == job.end, let position = jobs.firstIndex(where: { $0 === job }) { jobs.remove(at: position) }
+        return index
+    }
+
+    private func serve() {
+        pthread_mutex_lock(mutex)
+        while true {
+            guard let job = jobs.first else {
+                pthread_cond_wait(workAvailable, mutex)
+                continue
+            }
+            guard let index = claim(from: job) else { continue }
+            pthread_mutex_unlock(mutex)
+            job.work(index)
+            pthread_mutex_lock(mutex)
+            job.finished += 1
+            if job.finished == job.count { pthread_cond_broadcast(jobFinished) }
+        }
+    }
+}

@@ -1,0 +1,50 @@
+/// What `dtypefs --help` prints.
+enum HelpText {
+    static let version = "dtypefs 0.1.0"
+
+    static let usage = """
+    Usage: dtypefs SOURCE MOUNTPOINT [-f] [-d] [-o OPTION[,OPTION...]]...
+           dtypefs check [--json] [-r|--recursive] PATH...
+
+    Mounts SOURCE (for example a CIFS share mounted with mfsymlinks) at MOUNTPOINT and passes
+    every operation through, but answers readdir with the type lstat gives, so that programs
+    trusting d_type (os.walk, find -type l, Go WalkDir, fd, ripgrep, node, git) see symlinks
+    as symlinks. SOURCE and MOUNTPOINT may be the same directory: dtypefs then overlays it.
+
+    Flags:
+      -f, --foreground     stay in the foreground (logs go to stderr); default: return once
+                           mounted and log to syslog
+      -d, --debug          log every request (implies -f)
+      -h, --help           show this help
+      -V, --version        show the version
+
+    Options (-o):
+      dtype=verify         report the type of an lstat of each entry (default)
+      dtype=unknown        report DT_UNKNOWN for every entry: programs lstat themselves
+      dtype=passthrough    report the backing filesystem's d_type unchanged (lies included)
+      allow_other          let every user use the mount (default when run as root)
+      noallow_other        only the mounting user
+      ro | rw              read-only or read-write (default rw)
+      entry_timeout=S      seconds the kernel caches names (default 1, like CIFS actimeo)
+      attr_timeout=S       seconds the kernel caches attributes (default 1)
+      negative_timeout=S   seconds the kernel caches "no such file" (default 1; 0 disables)
+      max_threads=N        worker threads (default 10)
+      fsname=NAME          the source shown by mount and df (default: SOURCE)
+      dev,nodev,suid,nosuid,exec,noexec,atime,noatime,relatime, ...
+                           kernel mount flags, as mount(8) passes them
+      defaults,nofail,_netdev,x-*   accepted and ignored (fstab options)
+
+    Examples:
+      dtypefs /mnt/share /srv/share                 serve /mnt/share at /srv/share
+      dtypefs /mnt/cifs /mnt/cifs                   fix /mnt/cifs in place
+      dtypefs -f -o dtype=unknown,ro /mnt/cifs /mnt/view
+      fusermount3 -u /srv/share                     unmount (or: umount /srv/share)
+      dtypefs check -r /mnt/cifs                    list entries whose d_type lies
+
+    fstab:
+      /mnt/.share-raw  /srv/share  fuse.dtypefs  x-systemd.requires-mounts-for=/mnt/.share-raw  0 0
+
+    Exit status: 0 unmounted cleanly; 1 mount or runtime failure; 2 bad arguments.
+    Signals: SIGINT, SIGTERM, SIGHUP unmount and exit 0; SIGUSR1 logs the listing counters.
+    """
+}

@@ -1,0 +1,98 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import FuseBridge
+import FuseKit
+import Passthrough
+
+/// Mounts SOURCE at MOUNTPOINT and serves until unmounted. Everything that can be wrong is checked
+/// before mounting, so a failure leaves nothing mounted and says what was wrong.
+enum MountCommand {
+    enum ExitStatus {
+        static let success: Int32 = 0
+        static let failure: Int32 = 1
+        static let usage: Int32 = 2
+    }
+
+    static func run(_ request: MountRequest) -> Int32 {
+        let source: String, mountpoint: String
+        do throws(UsageError) {
+            source = try resolvedDirectory(request.source, role: "source")
+            mountpoint = try resolvedDirectory(request.mountpoint, role: "mount point")
+        } catch {
+            printError(error.message)
+            return ExitStatus.failure
+        }
+        let options = request.options
+        var passthroughConfiguration = PassthroughConfiguration()
+        passthroughConfiguration.dtype = options.dtype
+        passthroughConfiguration.attributeTimeout = options.attributeTimeout
+        passthroughConfiguration.entryTimeout = options.entryTimeout
+        passthroughConfiguration.negativeTimeout = options.negativeTimeout
+
+        var mountConfiguration = MountConfiguration(
+            mountpoint: mountpoint, fileSystemName: options.fileSystemName ?? source,
+            allowOther: options.allowOther ?? (geteuid() == 0))
+        mountConfiguration.readOnly = options.readOnly
+        mountConfiguration.mountFlags = options.mountFlags
+        mountConfiguration.maxThreads = options.maxThreads
+        mountConfiguration.foreground = request.foreground
+        mountConfiguration.debug = request.debug
+
+        DaemonLog.configure(destination: .standardError, debug: request.debug)
+        let fileSystem: PassthroughFileSystem
+        let session: FuseSession
+        do throws(Errno) {
+            // Opened before mounting: with SOURCE == MOUNTPOINT the mount hides the path afterwards.
+            fileSystem = try PassthroughFileSystem(source: source, configuration: passthroughConfiguration)
+        } catch {
+            printError("cannot open source '\(source)': \(error)")
+            return ExitStatus.failure
+        }
+        do throws(FuseSession.SessionError) {
+            session = try FuseSession(fileSystem: fileSystem, configuration: mountConfiguration)
+            try session.mount()
+        } catch {
+            printError("\(error)")
+            return ExitStatus.failure
+        }
+        if !request.foreground {
+            DaemonLog.configure(destination: .syslog, debug: request.debug)
+            session.detach()
+        }
+        let description = "\(source) on \(mountpoint) (dtype=\(options.dtype.rawValue), "
+            + "\(mountConfiguration.readOnly ? "ro" : "rw"), allow_other=\(mountConfiguration.allowOther ? "yes" : "no"), "
+            + "entry_timeout=\(options.entryTimeout), attr_timeout=\(options.attributeTimeout), "
+            + "negative_timeout=\(options.negativeTimeout), max_threads=\(options.maxThreads))"
+        DaemonLog.info("mounted \(description)")
+        StatisticsReporter.start(fileSystem.statistics)
+        let result = session.run()
+        DaemonLog.info("unmounted \(mountpoint): \(fileSystem.statistics.snapshot.summary)")
+        if result < 0 {
+            DaemonLog.error("the FUSE session ended with an error: \(Errno(-result))")
+            return ExitStatus.failure
+        }
+        return ExitStatus.success
+    }
+
+    /// The absolute path of an existing directory, or an error naming `role` and the problem.
+    static func resolvedDirectory(_ path: String, role: String) throws(UsageError) -> String {
+        var status = stat()
+        guard stat(path, &status) == 0 else {
+            throw UsageError("\(role) '\(path)': \(String(cString: strerror(errno)))")
+        }
+        guard status.st_mode & S_IFMT == S_IFDIR else {
+            throw UsageError("\(role) '\(path)' is not a directory")
+        }
+        guard let resolved = realpath(path, nil) else {
+            throw UsageError("\(role) '\(path)': \(String(cString: strerror(errno)))")
+        }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    static func printError(_ message: String) {
+        let line = "dtypefs: " + message + "\n"
+        _ = line.withCString { write(2, $0, strlen($0)) }
+    }
+}

@@ -1,0 +1,107 @@
+import Passthrough
+
+/// The `-o` options: dtypefs's own, the FUSE ones we expose, and the ones mount(8) and
+/// mount.fuse3 hand to every FUSE program.
+struct MountOptions: Equatable {
+    var dtype: DTypePolicy = .verify
+    /// nil: the default (on when running as root, so an overlay stays visible to every user).
+    var allowOther: Bool?
+    var readOnly = false
+    var attributeTimeout = 1.0
+    var entryTimeout = 1.0
+    var negativeTimeout = 1.0
+    var maxThreads = 10
+    var fileSystemName: String?
+    /// Kernel mount flags passed on as given (nosuid, nodev, noexec, noatime, ...).
+    var mountFlags: [String] = []
+
+    /// Flags the kernel mount understands; libfuse passes them on.
+    static let kernelMountFlags: Set<String> = [
+        "dev", "nodev", "suid", "nosuid", "exec", "noexec", "atime", "noatime", "relatime", "norelatime",
+        "strictatime", "nodiratime", "diratime", "sync", "async", "dirsync", "lazytime", "nolazytime",
+    ]
+
+    /// Options mount(8) or fstab users write that mean nothing to the filesystem itself.
+    static func isIgnored(_ option: String) -> Bool {
+        ["defaults", "nofail", "_netdev", "auto", "noauto", "user", "users", "nouser", "owner", "group",
+         "default_permissions", "comment"].contains(option)
+            || option.hasPrefix("x-") || option.hasPrefix("comment=")
+    }
+
+    /// Applies one `-o` argument: comma-separated options, a backslash escaping a comma.
+    mutating func apply(_ text: String) throws(UsageError) {
+        for option in Self.split(text) where !option.isEmpty {
+            try applyOne(option)
+        }
+    }
+
+    private mutating func applyOne(_ option: String) throws(UsageError) {
+        let (key, value) = Self.keyValue(option)
+        switch key {
+        case "dtype":
+            guard let value, let policy = DTypePolicy(rawValue: value) else {
+                throw UsageError("bad value '\(value ?? "")' for option dtype (expected verify, unknown or passthrough)")
+            }
+            dtype = policy
+        case "allow_other": try noValue(key, value); allowOther = true
+        case "noallow_other": try noValue(key, value); allowOther = false
+        case "ro": try noValue(key, value); readOnly = true
+        case "rw": try noValue(key, value); readOnly = false
+        case "attr_timeout": attributeTimeout = try Self.seconds(key, value)
+        case "entry_timeout": entryTimeout = try Self.seconds(key, value)
+        case "negative_timeout": negativeTimeout = try Self.seconds(key, value)
+        case "max_threads":
+            guard let value, let count = Int(value), (1...1024).contains(count) else {
+                throw UsageError("bad value '\(value ?? "")' for option max_threads (expected a whole number from 1 to 1024)")
+            }
+            maxThreads = count
+        case "fsname":
+            guard let value, !value.isEmpty else { throw UsageError("option fsname needs a value, e.g. fsname=//server/share") }
+            fileSystemName = value
+        default:
+            if value == nil, Self.kernelMountFlags.contains(key) {
+                mountFlags.removeAll { $0 == key }
+                mountFlags.append(key)
+            } else if !Self.isIgnored(option) && !Self.isIgnored(key) {
+                throw UsageError("unknown option '\(option)' (see dtypefs --help)")
+            }
+        }
+    }
+
+    private func noValue(_ key: String, _ value: String?) throws(UsageError) {
+        if let value { throw UsageError("option \(key) takes no value (got '\(value)')") }
+    }
+
+    private static func seconds(_ key: String, _ value: String?) throws(UsageError) -> Double {
+        guard let value, let seconds = Double(value), seconds.isFinite, seconds >= 0, seconds <= 86_400 * 365 else {
+            throw UsageError("bad value '\(value ?? "")' for option \(key) (expected seconds, 0 or more)")
+        }
+        return seconds
+    }
+
+    private static func keyValue(_ option: String) -> (String, String?) {
+        guard let equals = option.firstIndex(of: "=") else { return (option, nil) }
+        return (String(option[..<equals]), String(option[option.index(after: equals)...]))
+    }
+
+    static func split(_ text: String) -> [String] {
+        var options: [String] = []
+        var current = ""
+        var escaped = false
+        for character in text {
+            if escaped {
+                current.append(character)
+                escaped = false
+            } else if character == "\\" {
+                escaped = true
+            } else if character == "," {
+                options.append(current)
+                current = ""
+            } else {
+                current.append(character)
+            }
+        }
+        options.append(current)
+        return options
+    }
+}

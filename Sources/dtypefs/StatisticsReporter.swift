@@ -1,0 +1,34 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import FuseKit
+import Passthrough
+
+/// Logs the listing counters whenever SIGUSR1 arrives. A thread waits for the signal with sigwait
+/// (logging from a signal handler is unsafe); every other thread has it blocked.
+enum StatisticsReporter {
+    nonisolated(unsafe) private static var statistics: ListingStatistics?
+
+    /// Call before the FUSE worker threads start, so they inherit the blocked signal.
+    static func start(_ statistics: ListingStatistics) {
+        Self.statistics = statistics
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGUSR1)
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+        var thread = pthread_t()
+        _ = pthread_create(&thread, nil, { _ in
+            var waited = sigset_t()
+            sigemptyset(&waited)
+            sigaddset(&waited, SIGUSR1)
+            var received: Int32 = 0
+            while sigwait(&waited, &received) == 0 {
+                if let statistics = StatisticsReporter.statistics {
+                    DaemonLog.info("statistics: \(statistics.snapshot.summary)")
+                }
+            }
+            return nil
+        }, nil)
+        pthread_detach(thread)
+    }
+}
