@@ -15,10 +15,15 @@ struct MountOptions: Equatable {
     /// Kernel mount flags passed on as given (nosuid, nodev, noexec, noatime, ...).
     var mountFlags: [String] = []
 
-    /// Flags the kernel mount understands; libfuse passes them on.
+    /// Kernel mount flags libfuse 3.14 passes on.
     static let kernelMountFlags: Set<String> = [
-        "dev", "nodev", "suid", "nosuid", "exec", "noexec", "atime", "noatime", "relatime", "norelatime",
-        "strictatime", "nodiratime", "diratime", "sync", "async", "dirsync", "lazytime", "nolazytime",
+        "dev", "nodev", "suid", "nosuid", "exec", "noexec", "atime", "noatime", "sync", "async", "dirsync",
+    ]
+    /// mount(8) passes relatime, the kernel's default for new mounts, which libfuse does not know.
+    static let kernelDefaultFlags: Set<String> = ["relatime"]
+    /// Kernel flags libfuse 3.14 cannot set: refused by name rather than silently dropped.
+    static let unsupportedMountFlags: Set<String> = [
+        "norelatime", "strictatime", "nostrictatime", "diratime", "nodiratime", "lazytime", "nolazytime",
     ]
 
     /// Options mount(8) or fstab users write that mean nothing to the filesystem itself.
@@ -62,6 +67,10 @@ struct MountOptions: Equatable {
             if value == nil, Self.kernelMountFlags.contains(key) {
                 mountFlags.removeAll { $0 == key }
                 mountFlags.append(key)
+            } else if value == nil, Self.kernelDefaultFlags.contains(key) {
+                return
+            } else if value == nil, Self.unsupportedMountFlags.contains(key) {
+                throw UsageError("option '\(key)' cannot be set on a FUSE mount (libfuse 3.14 does not pass it to the kernel)")
             } else if !Self.isIgnored(option) && !Self.isIgnored(key) {
                 throw UsageError("unknown option '\(option)' (see dtypefs --help)")
             }
