@@ -1,0 +1,298 @@
+#!/usr/bin/env bash
+# dtypefs benchmark: the native directory, dtypefs (dtype=verify and dtype=unknown), bindfs and
+# mergerfs over the same tree, plus the CIFS emulator fixture raw versus dtypefs on top of it at
+# 0 and 200 µs of latency per request, side by side in one run. Prints a markdown table of medians
+# with ratios to native and writes it, with hyperfine's JSON per (system, workload), to the
+# output directory.
+#
+# Usage: sudo scripts/bench.sh            (run as root: it mounts, and drops the page cache)
+#        BENCH_QUICK=1 scripts/bench.sh   (smoke test: small tree, 2 runs, about a minute)
+#
+# Fair-cache policy ("cold", the default): before EVERY timed run, hyperfine's --prepare unmounts
+# the system, runs `sync; echo 3 > /proc/sys/vm/drop_caches` (native included), and mounts it
+# again. Every run therefore starts from a fresh mount with no FUSE attribute, entry or page cache
+# and with the backing filesystem's dentry, inode and page caches empty, for every system alike.
+# BENCH_CACHE=warm keeps the fresh mount but skips drop_caches: the backing filesystem stays warm,
+# which isolates the FUSE overhead (native is then fully cached).
+#
+# Environment (all optional):
+#   BENCH_ENTRIES=50000      entries in the tree (dirs, files, links to dirs/files, dangling)
+#   BENCH_RUNS=5             timed runs per (system, workload)
+#   BENCH_QUICK=1            smoke test: 2000 entries, 2 runs, 64 MiB file, 1000 creates
+#   BENCH_SYSTEMS="..."      subset/order of: native dtypefs-verify dtypefs-unknown bindfs mergerfs
+#                            emu-raw-<µs> emu-dtypefs-<µs> (one pair per BENCH_LATENCIES value)
+#   BENCH_WORKLOADS="..."    subset of: walk find du ls read create (plain systems)
+#   BENCH_EMU_WORKLOADS=..   workloads over the emulator (default "walk find": the walkers)
+#   BENCH_LATENCIES="0 200"  emulated per-request latencies, µs
+#   BENCH_EMU_ENTRIES        emulator tree for latency 0 (default BENCH_ENTRIES)
+#   BENCH_EMU_SLOW_ENTRIES   emulator tree for latencies > 0 (default 10000: every request of a
+#                            walk then costs ≥200 µs, and a 50k-entry walk takes minutes per run)
+#   BENCH_BIG_MIB=512        size of the sequentially read file
+#   BENCH_CREATE_FILES=10000 files created then deleted by the "create" workload
+#   BENCH_CACHE=cold|warm    see above
+#   BENCH_DIR=path           work area (tree, mounts); default a fresh /var/tmp/dtypefs-bench.*,
+#                            removed at the end. A given BENCH_DIR is kept and its trees reused.
+#   BENCH_OUT=path           results (default .build/bench/<UTC time>): results.md, json/, ...
+#   BENCH_PAIR_TIMEOUT=1800  seconds allowed for one (system, workload) pair
+#   BENCH_NICE=10            niceness of the measurements (keep a shared machine usable)
+#   DTYPEFS_BIN, CIFS_EMULATOR_BIN   binaries (default .build/release/dtypefs, built with
+#                            `swift build -c release` when missing unless BENCH_BUILD=0;
+#                            .build/fixtures/cifs-emulator via scripts/build-emulator.sh)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/bench/lib.sh"
+
+# What the user set, for the report's "Command" line.
+user_settings="$(env | grep -E '^(BENCH_[A-Z_]+|DTYPEFS_BIN|CIFS_EMULATOR_BIN)=' | sort | tr '\n' ' ' || true)"
+
+if [[ "${1:-}" == -h || "${1:-}" == --help ]]; then
+    sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
+    exit 0
+fi
+(($# == 0)) || bench_die "no arguments expected (configure with BENCH_* variables; see --help)"
+[[ $EUID -eq 0 ]] || bench_die "run as root (mounting and dropping caches need it)"
+[[ -c /dev/fuse ]] || bench_die "/dev/fuse is missing: this kernel or container cannot mount FUSE"
+
+# ---- parameters -------------------------------------------------------------------------------
+if [[ "${BENCH_QUICK:-0}" == 1 ]]; then
+    : "${BENCH_ENTRIES:=2000}" "${BENCH_RUNS:=2}" "${BENCH_BIG_MIB:=64}" "${BENCH_CREATE_FILES:=1000}"
+    : "${BENCH_EMU_SLOW_ENTRIES:=1000}"
+fi
+export BENCH_ENTRIES="${BENCH_ENTRIES:-50000}"
+export BENCH_RUNS="${BENCH_RUNS:-5}"
+export BENCH_BIG_MIB="${BENCH_BIG_MIB:-512}"
+export BENCH_CREATE_FILES="${BENCH_CREATE_FILES:-10000}"
+export BENCH_EMU_ENTRIES="${BENCH_EMU_ENTRIES:-$BENCH_ENTRIES}"
+export BENCH_EMU_SLOW_ENTRIES="${BENCH_EMU_SLOW_ENTRIES:-10000}"
+export BENCH_CACHE="${BENCH_CACHE:-cold}"
+BENCH_LATENCIES="${BENCH_LATENCIES:-0 200}"
+BENCH_PAIR_TIMEOUT="${BENCH_PAIR_TIMEOUT:-1800}"
+BENCH_NICE="${BENCH_NICE:-10}"
+export BENCH_PYTHON="${BENCH_PYTHON:-/usr/bin/python3}"  # not a pyenv shim: its startup would be timed
+BENCH_SEED=1
+
+default_systems="native dtypefs-verify dtypefs-unknown bindfs mergerfs"
+for l in $BENCH_LATENCIES; do default_systems+=" emu-raw-$l emu-dtypefs-$l"; done
+list="${BENCH_SYSTEMS:-$default_systems}"; systems=(${list//,/ })
+list="${BENCH_WORKLOADS:-walk find du ls read create}"; workloads=(${list//,/ })
+list="${BENCH_EMU_WORKLOADS:-walk find}"; emu_workloads=(${list//,/ })
+
+for n in BENCH_ENTRIES BENCH_RUNS BENCH_BIG_MIB BENCH_CREATE_FILES BENCH_EMU_ENTRIES \
+    BENCH_EMU_SLOW_ENTRIES BENCH_PAIR_TIMEOUT; do
+    [[ ${!n} =~ ^[0-9]+$ && ${!n} -gt 0 ]] || bench_die "$n must be a positive integer (got '${!n}')"
+done
+[[ $BENCH_CACHE == cold || $BENCH_CACHE == warm ]] || bench_die "BENCH_CACHE must be cold or warm"
+need_dtypefs=0 need_emu=0 need_plain=0
+emu_sizes=()
+for s in "${systems[@]}"; do
+    case "$s" in
+        native | bindfs | mergerfs) need_plain=1 ;;
+        dtypefs-verify | dtypefs-unknown) need_plain=1 need_dtypefs=1 ;;
+        emu-raw-[0-9]* | emu-dtypefs-[0-9]*)
+            need_emu=1
+            [[ $s == emu-dtypefs-* ]] && need_dtypefs=1
+            emu_sizes+=("$(emu_entries_for_latency "${s##*-}")") ;;
+        *) bench_die "unknown system '$s' in BENCH_SYSTEMS" ;;
+    esac
+done
+for w in "${workloads[@]}" "${emu_workloads[@]}"; do
+    case "$w" in walk | find | du | ls | read | create) ;; *) bench_die "unknown workload '$w'" ;; esac
+done
+emu_sizes=($(printf '%s\n' "${emu_sizes[@]}" | sort -un))
+
+# ---- tools ------------------------------------------------------------------------------------
+ensure_packages() {
+    local missing=() pair
+    for pair in hyperfine:hyperfine bindfs:bindfs mergerfs:mergerfs fusermount3:fuse3 \
+        "$BENCH_PYTHON":python3 setsid:util-linux; do
+        command -v "${pair%%:*}" >/dev/null || missing+=("${pair##*:}")
+    done
+    if ((${#missing[@]})); then
+        bench_log "installing from Debian: ${missing[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+}
+ensure_packages
+
+export DTYPEFS_BIN="${DTYPEFS_BIN:-$bench_repo/.build/release/dtypefs}"
+export CIFS_EMULATOR_BIN="${CIFS_EMULATOR_BIN:-$bench_repo/.build/fixtures/cifs-emulator}"
+if ((need_dtypefs)) && [[ ! -x $DTYPEFS_BIN ]]; then
+    if [[ "${BENCH_BUILD:-1}" == 1 && $DTYPEFS_BIN == "$bench_repo/.build/release/dtypefs" ]]; then
+        bench_log "building dtypefs (swift build -c release)"
+        (cd "$bench_repo" && swift build -c release --product dtypefs) >&2
+    fi
+    [[ -x $DTYPEFS_BIN ]] || bench_die "no dtypefs binary at $DTYPEFS_BIN (set DTYPEFS_BIN)"
+fi
+if ((need_emu)) && [[ $CIFS_EMULATOR_BIN == "$bench_repo/.build/fixtures/cifs-emulator" ]]; then
+    "$bench_repo/scripts/build-emulator.sh" >&2
+fi
+((need_emu == 0)) || [[ -x $CIFS_EMULATOR_BIN ]] || bench_die "no CIFS emulator at $CIFS_EMULATOR_BIN"
+
+# ---- work area and cleanup --------------------------------------------------------------------
+owned_dir=0
+if [[ -z "${BENCH_DIR:-}" ]]; then
+    BENCH_DIR="$(mktemp -d /var/tmp/dtypefs-bench.XXXXXX)"
+    owned_dir=1
+fi
+mkdir -p "$BENCH_DIR"
+BENCH_DIR="$(cd "$BENCH_DIR" && pwd -P)"
+export BENCH_DIR
+[[ $BENCH_DIR =~ ^/[A-Za-z0-9._/-]+$ ]] || bench_die "BENCH_DIR must be a plain path: $BENCH_DIR"
+[[ $BENCH_DIR != / ]] || bench_die "BENCH_DIR must not be /"
+BENCH_OUT="${BENCH_OUT:-$bench_repo/.build/bench/$(date -u +%Y%m%dT%H%M%SZ)}"
+mkdir -p "$BENCH_OUT/json" "$BENCH_OUT/checks"
+BENCH_OUT="$(cd "$BENCH_OUT" && pwd -P)"
+export BENCH_STATS_FILE="$BENCH_OUT/daemon-stats.txt"
+: >"$BENCH_STATS_FILE"
+mount_system="$bench_helpers/mount_system.sh"
+runner_pid=""
+
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM HUP
+    if [[ -n $runner_pid ]] && kill -0 "$runner_pid" 2>/dev/null; then
+        kill -TERM "$runner_pid" 2>/dev/null || true
+        wait "$runner_pid" 2>/dev/null || true
+    fi
+    daemons_stop_all
+    if ((owned_dir)) && [[ "${BENCH_KEEP:-0}" != 1 ]]; then
+        if grep -qF " $BENCH_DIR/" /proc/self/mountinfo; then
+            bench_log "mounts remain under $BENCH_DIR; leaving it in place"
+        else
+            rm -rf --one-file-system -- "$BENCH_DIR"
+        fi
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+# Free space: two trees of ~5 KiB per entry (4 KiB blocks + inode), the big file, the creates.
+need_kib=$((BENCH_ENTRIES * 5 * need_plain + BENCH_BIG_MIB * 1024 * need_plain
+    + BENCH_CREATE_FILES * 5 + 1024 * 1024))
+for n in "${emu_sizes[@]}"; do need_kib=$((need_kib + n * 5)); done
+avail_kib=$(df --output=avail -k "$BENCH_DIR" | tail -n 1 | tr -d ' ')
+((avail_kib > need_kib)) ||
+    bench_die "$BENCH_DIR has $((avail_kib / 1024)) MiB free; needs about $((need_kib / 1024)) MiB"
+bench_log "work area $BENCH_DIR ($((avail_kib / 1024 / 1024)) GiB free, ~$((need_kib / 1024)) MiB needed)"
+
+# ---- data -------------------------------------------------------------------------------------
+data="$BENCH_DIR/data"
+mkdir -p "$data" "$BENCH_DIR/mnt"
+make_tree() { "$BENCH_PYTHON" "$bench_helpers/make_tree.py" "$@"; }
+
+if ((need_plain)); then
+    stamp="entries=$BENCH_ENTRIES seed=$BENCH_SEED big_mib=$BENCH_BIG_MIB"
+    if [[ "$(cat "$data/plain.stamp" 2>/dev/null)" != "$stamp" ]]; then
+        bench_log "generating the tree: $BENCH_ENTRIES entries + a $BENCH_BIG_MIB MiB file"
+        rm -rf --one-file-system "$data/plain" "$data/plain.stamp"
+        mkdir -p "$data/plain/scratch"
+        make_tree "$data/plain/tree" --entries "$BENCH_ENTRIES" --seed "$BENCH_SEED" \
+            --manifest "$data/plain.manifest.json"
+        # Random bytes: neither sparse nor compressible, so every system really reads 512 MiB.
+        head -c "$((BENCH_BIG_MIB * 1024 * 1024))" /dev/urandom >"$data/plain/big.bin"
+        echo "$stamp" >"$data/plain.stamp"
+    fi
+    cp "$data/plain.manifest.json" "$BENCH_OUT/manifest-plain.json"
+fi
+
+for n in "${emu_sizes[@]}"; do
+    stamp="entries=$n seed=$BENCH_SEED"
+    if [[ "$(cat "$data/emu-$n.stamp" 2>/dev/null)" != "$stamp" ]]; then
+        bench_log "generating the emulator tree ($n entries, links made through the emulator)"
+        rm -rf --one-file-system "$data/emu-$n" "$data/emu-$n.stamp"
+        mkdir -p "$data/emu-$n"
+        daemon_start emu-gen "$BENCH_DIR/mnt/emu-gen" fuse.cifs-emulator \
+            "$CIFS_EMULATOR_BIN" "$data/emu-$n" "$BENCH_DIR/mnt/emu-gen" -f
+        make_tree "$data/emu-$n/tree" --link-root "$BENCH_DIR/mnt/emu-gen/tree" --entries "$n" \
+            --seed "$BENCH_SEED" --manifest "$data/emu-$n.manifest.json"
+        daemon_stop emu-gen
+        links=$("$BENCH_PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["links"])' \
+            "$data/emu-$n.manifest.json")
+        xsym=$(find "$data/emu-$n/tree" -type f -size 1067c | wc -l)
+        [[ $xsym == "$links" ]] ||
+            bench_die "the emulator stored $xsym XSym files for $links links: fixture broken?"
+        echo "$stamp" >"$data/emu-$n.stamp"
+    fi
+    cp "$data/emu-$n.manifest.json" "$BENCH_OUT/manifest-emu-$n.json"
+done
+
+# ---- measurements -----------------------------------------------------------------------------
+workload_command() {
+    local w="$1" root="$2" check="$3"
+    case "$w" in
+        walk) echo "$BENCH_PYTHON $bench_helpers/walk.py $root/tree > $check" ;;
+        find) echo "find $root/tree -type l | wc -l > $check" ;;
+        du) echo "du -s $root/tree | cut -f1 > $check" ;;
+        ls) echo "ls -lR $root/tree | wc -l > $check" ;;
+        read) echo "dd if=$root/big.bin of=/dev/null bs=1M 2> $check" ;;
+        create) echo "$BENCH_PYTHON $bench_helpers/create_delete.py $root/scratch $BENCH_CREATE_FILES > $check" ;;
+    esac
+}
+
+{
+    echo "{"
+    echo "  \"started\": \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\","
+    echo "  \"kernel\": \"$(uname -r)\","
+    echo "  \"cpu\": \"$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo | tr -d '"')\","
+    echo "  \"cores\": $(nproc),"
+    echo "  \"load_start\": \"$(cut -d' ' -f1-3 /proc/loadavg)\","
+    echo "  \"mem_gib\": $(awk '/^MemTotal/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo),"
+    echo "  \"disk\": \"$(df --output=source,fstype "$BENCH_DIR" | tail -n 1 | tr -s ' ')\","
+    echo "  \"git\": \"$(git -C "$bench_repo" rev-parse --short HEAD 2>/dev/null || echo unknown)\","
+    echo "  \"dtypefs\": \"$( ((need_dtypefs)) && { "$DTYPEFS_BIN" --version 2>&1 | head -n 1 | tr -d '"\\'; } || true)\","
+    echo "  \"hyperfine\": \"$(hyperfine --version)\","
+    echo "  \"bindfs\": \"$(bindfs --version 2>&1 | head -n 1)\","
+    echo "  \"mergerfs\": \"$(mergerfs --version 2>&1 | head -n 1)\","
+    echo "  \"entries\": $BENCH_ENTRIES, \"runs\": $BENCH_RUNS, \"big_mib\": $BENCH_BIG_MIB,"
+    echo "  \"create_files\": $BENCH_CREATE_FILES, \"cache\": \"$BENCH_CACHE\","
+    echo "  \"emu_entries\": $BENCH_EMU_ENTRIES, \"emu_slow_entries\": $BENCH_EMU_SLOW_ENTRIES,"
+    echo "  \"quick\": ${BENCH_QUICK:-0}, \"nice\": $BENCH_NICE,"
+    echo "  \"command\": \"${user_settings//\"/}scripts/bench.sh\","
+    echo "  \"systems\": \"${systems[*]}\""
+    echo "}"
+} >"$BENCH_OUT/meta.json"
+
+: >"$BENCH_OUT/pairs.txt"
+failures=0
+bench_start=$SECONDS
+for sys in "${systems[@]}"; do
+    case "$sys" in emu-*) these=("${emu_workloads[@]}") ;; *) these=("${workloads[@]}") ;; esac
+    root="$("$mount_system" path "$sys")"
+    for w in "${these[@]}"; do
+        check="$BENCH_OUT/checks/$sys.$w"
+        json="$BENCH_OUT/json/$sys.$w.json"
+        cmd="$(workload_command "$w" "$root" "$check")"
+        bench_log "$sys / $w: $BENCH_RUNS runs"
+        pair_start=$SECONDS
+        # In the background + wait, so that a signal runs our trap at once (it ends the runner).
+        BENCH_LABEL="$sys/$w" timeout -k 30 "$BENCH_PAIR_TIMEOUT" \
+            nice -n "$BENCH_NICE" hyperfine --style basic --runs "$BENCH_RUNS" \
+            --prepare "$mount_system remount $sys" --cleanup "$mount_system umount $sys" \
+            --command-name "$sys/$w" --export-json "$json" "$cmd" >&2 &
+        runner_pid=$!
+        rc=0
+        wait "$runner_pid" || rc=$?
+        runner_pid=""
+        # A failed pair must not leave its mount behind for the next one.
+        BENCH_LABEL="$sys/$w" "$mount_system" umount "$sys"
+        echo "$sys $w $rc $((SECONDS - pair_start))" >>"$BENCH_OUT/pairs.txt"
+        if ((rc != 0)); then
+            failures=$((failures + 1))
+            rm -f "$json"
+            bench_log "$sys / $w FAILED (exit $rc); see $BENCH_DIR/run/*.log"
+            cp "$BENCH_DIR"/run/*.log "$BENCH_OUT/" 2>/dev/null || true
+        fi
+    done
+done
+bench_log "measurements took $((SECONDS - bench_start)) s"
+echo "$((SECONDS - bench_start))" >"$BENCH_OUT/seconds.txt"
+cut -d' ' -f1-3 /proc/loadavg >"$BENCH_OUT/load-end.txt"
+
+"$BENCH_PYTHON" "$bench_helpers/report.py" "$BENCH_OUT" >"$BENCH_OUT/results.md"
+cat "$BENCH_OUT/results.md"
+bench_log "results: $BENCH_OUT/results.md"
+((failures == 0)) || bench_die "$failures (system, workload) pairs failed"
