@@ -31,5 +31,6 @@ let package = Package(
         .testTarget(name: "PassthroughTests", dependencies: ["Passthrough", "FuseKit"]),
         .testTarget(name: "FuseBridgeTests", dependencies: ["FuseBridge", "FuseKit"]),
         .testTarget(name: "DTypeCheckTests", dependencies: ["DTypeCheck"]),
+        .testTarget(name: "dtypefsTests", dependencies: ["dtypefs"]),
     ]
 )

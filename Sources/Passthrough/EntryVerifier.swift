@@ -14,7 +14,7 @@ final class EntryVerifier: Sendable {
 
     init(concurrency: Int) {
         self.concurrency = max(1, concurrency)
-        pool = self.concurrency > 1 ? WorkerPool(threads: self.concurrency - 1) : nil
+        pool = self.concurrency > 1 ? WorkerPool.shared : nil
     }
 
     func verify(_ stream: DirectoryStream) -> DirectoryStream.Verification {

@@ -6,6 +6,9 @@ import Glibc
 /// network share) overlap instead of queueing. The caller works too and returns when all indices
 /// are done. Several callers may share the pool; their jobs are served in order.
 final class WorkerPool: @unchecked Sendable {
+    /// One pool per process, started on first use: 15 helpers plus the calling thread overlap 16
+    /// round trips, enough to hide network latency without flooding a server.
+    static let shared = WorkerPool(threads: 15)
     private final class Job {
         let work: (Int) -> Void
         var next: Int
@@ -32,7 +35,8 @@ final class WorkerPool: @unchecked Sendable {
         pthread_cond_init(jobFinished, nil)
         for _ in 0..<threads {
             var thread = pthread_t()
-            let context = Unmanaged.passUnretained(self).toOpaque()
+            // Each thread keeps the pool alive: the threads never exit.
+            let context = Unmanaged.passRetained(self).toOpaque()
             var attributes = pthread_attr_t()
             pthread_attr_init(&attributes)
             pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))

@@ -42,7 +42,7 @@ enum HelpText {
       dtypefs check -r /mnt/cifs                    list entries whose d_type lies
 
     fstab:
-      /mnt/.share-raw  /srv/share  fuse.dtypefs  x-systemd.requires-mounts-for=/mnt/.share-raw  0 0
+      /mnt/.share-raw  /srv/share  fuse.dtypefs  _netdev,nofail,x-systemd.requires-mounts-for=/mnt/.share-raw  0 0
 
     Exit status: 0 unmounted cleanly; 1 mount or runtime failure; 2 bad arguments.
     Signals: SIGINT, SIGTERM, SIGHUP unmount and exit 0; SIGUSR1 logs the listing counters.

@@ -29,7 +29,7 @@ struct MountOptions: Equatable {
     /// Options mount(8) or fstab users write that mean nothing to the filesystem itself.
     static func isIgnored(_ option: String) -> Bool {
         ["defaults", "nofail", "_netdev", "auto", "noauto", "user", "users", "nouser", "owner", "group",
-         "default_permissions", "comment"].contains(option)
+         "default_permissions", "comment", "silent", "loud"].contains(option)
             || option.hasPrefix("x-") || option.hasPrefix("comment=")
     }
 

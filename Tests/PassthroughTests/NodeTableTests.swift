@@ -1,0 +1,78 @@
+import FuseKit
+import Testing
+@testable import Passthrough
+
+@Suite struct NodeTableTests {
+    let rootKey = InodeKey(device: 1, inode: 2, type: .directory)
+
+    func path(_ table: NodeTable, _ node: NodeID) -> String? {
+        table.path(of: node).map { String(decoding: $0.dropLast(), as: UTF8.self) }
+    }
+
+    @Test func rootIsDotAndNeverForgotten() {
+        let table = NodeTable(rootKey: rootKey)
+        #expect(path(table, .root) == ".")
+        table.forget(.root, count: 100)
+        #expect(path(table, .root) == ".")
+    }
+
+    @Test func lookupsCountAndForgetRemoves() {
+        let table = NodeTable(rootKey: rootKey)
+        let key = InodeKey(device: 1, inode: 10, type: .directory)
+        let first = table.remember(parent: .root, name: Array("a".utf8), key: key)
+        let second = table.remember(parent: .root, name: Array("a".utf8), key: key)
+        #expect(first == second)
+        #expect(table.count == 2)
+        table.forget(first, count: 1)
+        #expect(path(table, first) == "a")
+        table.forget(first, count: 1)
+        #expect(path(table, first) == nil)
+        #expect(table.count == 1)
+    }
+
+    @Test func nodeIDsAreNeverReused() {
+        let table = NodeTable(rootKey: rootKey)
+        let key = InodeKey(device: 1, inode: 10, type: .regular)
+        let first = table.remember(parent: .root, name: Array("a".utf8), key: key)
+        table.forget(first, count: 1)
+        let again = table.remember(parent: .root, name: Array("a".utf8), key: key)
+        #expect(again != first)
+    }
+
+    @Test func nestedPathsFollowDirectoryRenames() {
+        let table = NodeTable(rootKey: rootKey)
+        let dirKey = InodeKey(device: 1, inode: 10, type: .directory)
+        let dir = table.remember(parent: .root, name: Array("dir".utf8), key: dirKey)
+        let file = table.remember(parent: dir, name: Array("file".utf8), key: InodeKey(device: 1, inode: 11, type: .regular))
+        #expect(path(table, file) == "dir/file")
+        table.moveLink(key: dirKey, from: .root, Array("dir".utf8), to: .root, Array("renamed".utf8))
+        #expect(path(table, file) == "renamed/file")
+    }
+
+    @Test func hardLinksShareOneNodeAndKeepOtherNames() {
+        let table = NodeTable(rootKey: rootKey)
+        let key = InodeKey(device: 1, inode: 20, type: .regular)
+        let a = table.remember(parent: .root, name: Array("a".utf8), key: key)
+        let b = table.remember(parent: .root, name: Array("b".utf8), key: key)
+        #expect(a == b)
+        table.removeLink(parent: .root, name: Array("b".utf8), key: key)
+        #expect(path(table, a) == "a")
+        table.removeLink(parent: .root, name: Array("a".utf8), key: key)
+        #expect(path(table, a) == nil)
+    }
+
+    @Test func aReusedInodeNumberOfAnotherTypeIsANewNode() {
+        let table = NodeTable(rootKey: rootKey)
+        let file = table.remember(parent: .root, name: Array("x".utf8), key: InodeKey(device: 1, inode: 30, type: .regular))
+        let directory = table.remember(parent: .root, name: Array("x".utf8), key: InodeKey(device: 1, inode: 30, type: .directory))
+        #expect(file != directory)
+    }
+
+    @Test func aChildOfAForgottenParentHasNoPath() {
+        let table = NodeTable(rootKey: rootKey)
+        let dir = table.remember(parent: .root, name: Array("d".utf8), key: InodeKey(device: 1, inode: 40, type: .directory))
+        let child = table.remember(parent: dir, name: Array("c".utf8), key: InodeKey(device: 1, inode: 41, type: .regular))
+        table.forget(dir, count: 1)
+        #expect(path(table, child) == nil)
+    }
+}

@@ -1,0 +1,225 @@
+import CLinux
+import FuseKit
+import Glibc
+import Testing
+@testable import Passthrough
+
+/// The filesystem driven directly, as the bridge would, over a temp directory: no mount.
+@Suite struct PassthroughFileSystemTests {
+    let caller = Caller(uid: 0, gid: 0, pid: getpid(), umask: 0o022)
+
+    func makeFileSystem(_ directory: TemporaryDirectory, dtype: DTypePolicy = .verify, negativeTimeout: Double = 1) throws -> PassthroughFileSystem {
+        var configuration = PassthroughConfiguration()
+        configuration.dtype = dtype
+        configuration.negativeTimeout = negativeTimeout
+        return try PassthroughFileSystem(source: directory.path, configuration: configuration)
+    }
+
+    func list(_ fs: PassthroughFileSystem, _ node: NodeID, plus: Bool = false) throws -> RecordingSink {
+        let handle = try fs.openDirectory(node: node, flags: O_RDONLY).handle
+        defer { fs.releaseDirectory(node: node, handle: handle) }
+        var sink = RecordingSink(plus: plus)
+        try fs.readDirectory(node: node, handle: handle, offset: 0, into: &sink)
+        return sink
+    }
+
+    func sampleTree() -> TemporaryDirectory {
+        let directory = TemporaryDirectory()
+        directory.makeDirectory("dir")
+        directory.makeFile("file", contents: "hello")
+        directory.makeSymlink("link-to-dir", to: "dir")
+        directory.makeSymlink("link-to-file", to: "file")
+        directory.makeSymlink("dangling", to: "nowhere")
+        return directory
+    }
+
+    @Test(arguments: [false, true])
+    func verifyReportsLstatTypes(plus: Bool) throws {
+        let directory = sampleTree()
+        let fs = try makeFileSystem(directory)
+        let sink = try list(fs, .root, plus: plus)
+        #expect(sink.names == ["dangling", "dir", "file", "link-to-dir", "link-to-file"])
+        #expect(sink.type(of: "dir") == .directory)
+        #expect(sink.type(of: "file") == .regular)
+        #expect(sink.type(of: "link-to-dir") == .symbolicLink)
+        #expect(sink.type(of: "link-to-file") == .symbolicLink)
+        #expect(sink.type(of: "dangling") == .symbolicLink)
+        #expect(sink.type(of: ".") == .directory)
+        for added in sink.added { #expect(added.inode != 0) }
+        if plus {
+            // Real entries become nodes (one lookup each); "." and ".." are listed without one.
+            #expect(sink.added.first { $0.name == "." }?.node == NodeID.none)
+            #expect(sink.added.first { $0.name == "file" }?.node != NodeID.none)
+            #expect(fs.knownNodeCount == 1 + 5)
+        }
+    }
+
+    @Test func unknownReportsUnknownForEveryEntry() throws {
+        let directory = sampleTree()
+        let fs = try makeFileSystem(directory, dtype: .unknown)
+        let sink = try list(fs, .root)
+        #expect(sink.added.allSatisfy { $0.type == .unknown })
+        #expect(sink.names.count == 5)
+    }
+
+    @Test func inodeNumbersAreTheBackingOnes() throws {
+        let directory = sampleTree()
+        let fs = try makeFileSystem(directory)
+        var status = stat()
+        lstat(directory.url("file"), &status)
+        let entry = try fs.lookup(parent: .root, name: FileName("file"))
+        #expect(entry.attributes.inode == UInt64(status.st_ino))
+        #expect(try list(fs, .root).added.first { $0.name == "file" }?.inode == UInt64(status.st_ino))
+    }
+
+    @Test func offsetsResumeWhereAFullBufferStopped() throws {
+        let directory = TemporaryDirectory()
+        for index in 0..<300 { directory.makeFile("f\(index)") }
+        let fs = try makeFileSystem(directory)
+        let handle = try fs.openDirectory(node: .root, flags: O_RDONLY).handle
+        defer { fs.releaseDirectory(node: .root, handle: handle) }
+        var names: [String] = []
+        var offset: Int64 = 0
+        var savedOffset: Int64 = 0, savedNext: String = ""
+        while true {
+            var sink = RecordingSink(capacity: 7)
+            try fs.readDirectory(node: .root, handle: handle, offset: offset, into: &sink)
+            guard let last = sink.added.last else { break }
+            if names.count > 100, savedNext.isEmpty { savedOffset = offset; savedNext = sink.added[0].name }
+            names += sink.added.map(\.name)
+            offset = last.nextOffset
+        }
+        #expect(names.filter { $0 != "." && $0 != ".." }.count == 300)
+        #expect(Set(names).count == names.count)
+        // seekdir to a cookie handed out earlier lists the same entry again.
+        var again = RecordingSink(capacity: 1)
+        try fs.readDirectory(node: .root, handle: handle, offset: savedOffset, into: &again)
+        #expect(again.added.first?.name == savedNext)
+    }
+
+    @Test func negativeLookupsAreCachedOnlyWhenAsked() throws {
+        let directory = sampleTree()
+        let cached = try makeFileSystem(directory, negativeTimeout: 1)
+        #expect(try cached.lookup(parent: .root, name: FileName("missing")).node == NodeID.none)
+        let uncached = try makeFileSystem(directory, negativeTimeout: 0)
+        #expect(throws: Errno.noEntry) { try uncached.lookup(parent: .root, name: FileName("missing")) }
+    }
+
+    @Test func namesThatAreNotOneComponentAreRefused() throws {
+        let fs = try makeFileSystem(sampleTree())
+        for bad in ["..", ".", "a/b", ""] {
+            #expect(throws: Errno.invalid) { try fs.lookup(parent: .root, name: FileName(bad)) }
+        }
+    }
+
+    @Test func createWriteReadAndRename() throws {
+        let directory = sampleTree()
+        let fs = try makeFileSystem(directory)
+        let (entry, open) = try fs.create(parent: .root, name: FileName("new"), mode: S_IFREG | 0o640, flags: O_RDWR, caller: caller)
+        let descriptor = try fs.writeDestination(node: entry.node, handle: open.handle)
+        #expect(pwrite(descriptor, "payload", 7, 0) == 7)
+        try fs.flush(node: entry.node, handle: open.handle, lockOwner: 0)
+        fs.release(node: entry.node, handle: open.handle)
+        #expect(directory.contents("new") == "payload")
+        #expect(directory.lstatMode("new").map { $0 & 0o777 } == 0o640)
+        try fs.rename(parent: .root, name: FileName("new"), newParent: .root, newName: FileName("renamed"), flags: 0)
+        // The node follows the rename: getattr by node still works.
+        #expect(try fs.getAttributes(node: entry.node, handle: nil).attributes.stat.st_size == 7)
+        #expect(throws: Errno.exists) {
+            try fs.rename(parent: .root, name: FileName("renamed"), newParent: .root, newName: FileName("file"), flags: clinux_RENAME_NOREPLACE)
+        }
+    }
+
+    @Test func hardLinksShareTheNode() throws {
+        let directory = sampleTree()
+        let fs = try makeFileSystem(directory)
+        let file = try fs.lookup(parent: .root, name: FileName("file"))
+        let linked = try fs.link(node: file.node, newParent: .root, newName: FileName("hard"))
+        #expect(linked.node == file.node)
+        #expect(linked.attributes.stat.st_nlink == 2)
+        try fs.unlink(parent: .root, name: FileName("file"))
+        // The other name still reaches the node.
+        #expect(try fs.getAttributes(node: file.node, handle: nil).attributes.stat.st_nlink == 1)
+    }
+
+    @Test func setAttributesChangesModeSizeAndTimes() throws {
+        let directory = sampleTree()
+        let fs = try makeFileSystem(directory)
+        let file = try fs.lookup(parent: .root, name: FileName("file"))
+        let changes = AttributeChanges(mode: 0o600, size: 2, accessTime: .set(seconds: 1000, nanoseconds: 5),
+                                       modificationTime: .set(seconds: 2000, nanoseconds: 7))
+        let reply = try fs.setAttributes(node: file.node, changes: changes, handle: nil, caller: caller)
+        #expect(reply.attributes.stat.st_mode & 0o777 == 0o600)
+        #expect(reply.attributes.stat.st_size == 2)
+        #expect(reply.attributes.stat.st_mtim.tv_sec == 2000 && reply.attributes.stat.st_mtim.tv_nsec == 7)
+        #expect(reply.attributes.stat.st_atim.tv_sec == 1000)
+        // Omitted times stay; a link's mode cannot change (no lchmod).
+        let link = try fs.lookup(parent: .root, name: FileName("link-to-file"))
+        #expect(throws: Errno.notSupported) {
+            try fs.setAttributes(node: link.node, changes: AttributeChanges(mode: 0o777), handle: nil, caller: caller)
+        }
+        _ = try fs.setAttributes(node: link.node, changes: AttributeChanges(modificationTime: .set(seconds: 3000, nanoseconds: 0)),
+                                 handle: nil, caller: caller)
+        var status = stat()
+        lstat(directory.url("link-to-file"), &status)
+        #expect(status.st_mtim.tv_sec == 3000)
+        stat(directory.url("file"), &status)
+        #expect(status.st_mtim.tv_sec == 2000)
+    }
+
+    @Test func readLinkAndExtendedAttributes() throws {
+        let directory = sampleTree()
+        let fs = try makeFileSystem(directory)
+        let link = try fs.lookup(parent: .root, name: FileName("link-to-dir"))
+        #expect(try fs.readLink(node: link.node) == Array("dir".utf8))
+        let file = try fs.lookup(parent: .root, name: FileName("file"))
+        let value: [UInt8] = Array("v1".utf8)
+        do {
+            try value.withUnsafeBytes { buffer in
+                try fs.setExtendedAttribute(node: file.node, name: FileName("user.test"), value: buffer, flags: 0)
+            }
+        } catch let error as Errno where error == Errno.notSupported {
+            return  // the temp filesystem has no user xattrs
+        }
+        guard case let .bytes(read) = try fs.getExtendedAttribute(node: file.node, name: FileName("user.test"), size: 64) else {
+            Issue.record("expected bytes")
+            return
+        }
+        #expect(read == value)
+        #expect(throws: Errno(ENODATA)) { try fs.getExtendedAttribute(node: file.node, name: FileName("user.none"), size: 64) }
+        // No xattr call ever follows a link.
+        #expect(throws: Errno.permission) {
+            try value.withUnsafeBytes { buffer in
+                try fs.setExtendedAttribute(node: link.node, name: FileName("user.test"), value: buffer, flags: 0)
+            }
+        }
+    }
+
+    /// Another client swaps a directory we know for a symlink pointing outside: every operation on
+    /// the old node must fail instead of following it, and the outside must stay untouched.
+    @Test func aDirectorySwappedForAnOutsideSymlinkIsNeverFollowed() throws {
+        let outside = TemporaryDirectory()
+        outside.makeFile("victim", contents: "keep")
+        chmod(outside.url("victim"), 0o644)
+        let directory = TemporaryDirectory()
+        directory.makeDirectory("d")
+        directory.makeFile("d/victim", contents: "inside")
+        let fs = try makeFileSystem(directory)
+        let dir = try fs.lookup(parent: .root, name: FileName("d"))
+        let victim = try fs.lookup(parent: dir.node, name: FileName("victim"))
+        #expect(rename(directory.url("d"), directory.url("d-old")) == 0)
+        directory.makeSymlink("d", to: outside.path)
+
+        #expect(throws: Errno.self) { try fs.setAttributes(node: victim.node, changes: AttributeChanges(mode: 0o777, size: 0), handle: nil, caller: caller) }
+        #expect(throws: Errno.self) { try fs.open(node: victim.node, flags: O_WRONLY | O_TRUNC, caller: caller) }
+        #expect(throws: Errno.self) { try fs.create(parent: dir.node, name: FileName("new"), mode: S_IFREG | 0o644, flags: O_WRONLY, caller: caller) }
+        #expect(throws: Errno.self) { try fs.makeDirectory(parent: dir.node, name: FileName("newdir"), mode: 0o755, caller: caller) }
+        #expect(throws: Errno.self) { try fs.unlink(parent: dir.node, name: FileName("victim")) }
+        #expect(throws: Errno.self) { try fs.openDirectory(node: dir.node, flags: O_RDONLY) }
+
+        #expect(outside.contents("victim") == "keep")
+        #expect(outside.lstatMode("victim").map { $0 & 0o777 } == 0o644)
+        #expect(outside.lstatMode("new") == nil)
+        #expect(outside.lstatMode("newdir") == nil)
+    }
+}

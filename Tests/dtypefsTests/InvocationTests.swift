@@ -1,0 +1,79 @@
+import Passthrough
+import Testing
+@testable import dtypefs
+
+@Suite struct InvocationTests {
+    func mount(_ arguments: String...) throws -> MountRequest {
+        guard case let .mount(request) = try Invocation.parse(arguments) else {
+            Issue.record("not a mount invocation")
+            return MountRequest(source: "", mountpoint: "")
+        }
+        return request
+    }
+
+    func usageError(_ arguments: String...) -> String? {
+        do {
+            _ = try Invocation.parse(arguments)
+            return nil
+        } catch {
+            return error.message
+        }
+    }
+
+    @Test func defaults() throws {
+        let request = try mount("/src", "/mnt")
+        #expect(request.source == "/src" && request.mountpoint == "/mnt")
+        #expect(!request.foreground && !request.debug)
+        #expect(request.options.dtype == .verify)
+        #expect(request.options.allowOther == nil)
+        #expect(request.options.entryTimeout == 1 && request.options.attributeTimeout == 1 && request.options.negativeTimeout == 1)
+    }
+
+    @Test func whatMountFuse3Passes() throws {
+        // mount(8) → mount.fuse3 → `dtypefs SOURCE MOUNTPOINT -o rw,relatime,dev,suid,...`
+        let request = try mount("/src", "/mnt", "-o", "rw,relatime,dev,suid,exec,atime,defaults,nofail,_netdev,x-systemd.automount,dtype=unknown")
+        #expect(request.options.dtype == .unknown)
+        #expect(request.options.mountFlags == ["dev", "suid", "exec", "atime"])
+        #expect(!request.options.readOnly)
+    }
+
+    @Test func optionsAnywhereAndJoined() throws {
+        let request = try mount("-f", "-odtype=passthrough,ro", "/src", "-o", "attr_timeout=0.5,entry_timeout=0", "/mnt", "-o", "noallow_other,max_threads=4,fsname=//server/share")
+        #expect(request.foreground)
+        #expect(request.options.dtype == .passthrough)
+        #expect(request.options.readOnly)
+        #expect(request.options.attributeTimeout == 0.5 && request.options.entryTimeout == 0)
+        #expect(request.options.allowOther == false)
+        #expect(request.options.maxThreads == 4)
+        #expect(request.options.fileSystemName == "//server/share")
+    }
+
+    @Test func debugImpliesForeground() throws {
+        #expect(try mount("-d", "/a", "/b").foreground)
+    }
+
+    @Test func badInputNamesTheProblem() {
+        #expect(usageError()?.contains("missing SOURCE") == true)
+        #expect(usageError("/src")?.contains("missing MOUNTPOINT") == true)
+        #expect(usageError("/a", "/b", "/c")?.contains("'/c'") == true)
+        #expect(usageError("/a", "/b", "-o", "dtype=sometimes")?.contains("sometimes") == true)
+        #expect(usageError("/a", "/b", "-o", "attr_timeout=-3")?.contains("attr_timeout") == true)
+        #expect(usageError("/a", "/b", "-o", "negative_timeout=nan")?.contains("negative_timeout") == true)
+        #expect(usageError("/a", "/b", "-o", "max_threads=0")?.contains("max_threads") == true)
+        #expect(usageError("/a", "/b", "-o", "frobnicate")?.contains("frobnicate") == true)
+        #expect(usageError("/a", "/b", "-o", "ro=yes")?.contains("ro") == true)
+        #expect(usageError("/a", "/b", "-o", "lazytime")?.contains("lazytime") == true)
+        #expect(usageError("/a", "/b", "--bogus")?.contains("--bogus") == true)
+        #expect(usageError("/a", "/b", "-o")?.contains("-o") == true)
+    }
+
+    @Test func helpVersionAndCheck() throws {
+        #expect(try Invocation.parse(["--help"]) == .help)
+        #expect(try Invocation.parse(["/a", "-V"]) == .version)
+        #expect(try Invocation.parse(["check", "-r", "/x"]) == .check(arguments: ["-r", "/x"]))
+    }
+
+    @Test func escapedCommasStayInValues() {
+        #expect(MountOptions.split("fsname=a\\,b,ro") == ["fsname=a,b", "ro"])
+    }
+}
