@@ -361,9 +361,9 @@ def lookup_getattr(d: Path):
         "missing": meta(d / "missing"),
         "file_as_dir": meta(d / "f" / "x"),
         "name_too_long": meta(d / ("n" * 256)),
-        "longest_name": attempt(lambda: (write(d / ("n" * 255), b""), meta(d / ("n" * 255)))[1]),
-        "missing_after_create_then_unlink": attempt(
-            lambda: (write(d / "tmp", b""), os.unlink(d / "tmp"), meta(d / "tmp"))[2]),
+        "longest_name": attempt(write, d / ("n" * 255), b""),
+        "longest_name_meta": meta(d / ("n" * 255)),
+        "after_unlink": attempt(lambda: [write(d / "tmp", b""), os.unlink(d / "tmp"), meta(d / "tmp")]),
     }
 
 
@@ -679,8 +679,11 @@ def unlink_rmdir(d: Path):
     try:
         out["unlink_open"] = attempt(os.unlink, d / "f")
         out["gone"] = meta(d / "f")
-        os.pwrite(fd, b"more", 4)
-        out["open_after_unlink"] = (os.pread(fd, 100, 0), os.fstat(fd).st_nlink)
+        out["open_after_unlink"] = {
+            "pwrite": attempt(os.pwrite, fd, b"more", 4), "pread": attempt(os.pread, fd, 100, 0),
+            "fstat": attempt(lambda: describe(os.fstat(fd))), "fchmod": attempt(os.fchmod, fd, 0o600),
+            "ftruncate": attempt(os.ftruncate, fd, 6), "fstat_after": attempt(lambda: describe(os.fstat(fd))),
+            "pread_after": attempt(os.pread, fd, 100, 0)}
     finally:
         os.close(fd)
     os.unlink(d / "full" / "x")
@@ -1140,7 +1143,12 @@ def readdir_while_changing(d: Path):
                 step += 1
     # Which added or removed names show up is unspecified; these invariants are not.
     stable_seen = [n for n in seen if n in stable]
+    # What the listing reported must not outlive the changes made meanwhile through the same mount.
+    removed_still_resolvable = [n for n in doomed if os.path.lexists(d / n)]
+    created_not_openable = [n for n in born if attempt(lambda n=n: os.close(os.open(d / n, os.O_RDONLY))) != "ok"]
     return {
+        "removed_still_resolvable": removed_still_resolvable,
+        "created_not_openable": created_not_openable,
         "stable_missing": sorted(stable - set(seen)),
         "stable_duplicated": sorted({n for n in stable_seen if stable_seen.count(n) > 1}),
         "never_existed": sorted(set(seen) - stable - set(doomed) - set(born) - {".", ".."}),
@@ -1329,6 +1337,14 @@ def posix_locks(d: Path):
         out["child_vs_parent_locks"] = getlk
         out["same_owner_overlap"] = attempt(posix_lock, fd, "wr", 5, 10)
         out["lockf_same_process"] = attempt(fcntl.lockf, fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 5, 50)
+        # Record locks belong to the process, not to the open file: a second open doesn't conflict.
+        second = os.open(d / "f", os.O_RDWR)
+        out["same_owner_second_open"] = attempt(posix_lock, second, "wr", 0, 20)
+        out["child_sees_second_open_lock"] = lock_child(d / "f", [["setlk", "wr", 15, 1]])
+        os.close(second)  # drops every lock of this process on the file, per POSIX
+        out["after_closing_second_open"] = lock_child(d / "f", [["setlk", "wr", 0, 0]])
+        posix_lock(fd, "wr", 0, 10)
+        posix_lock(fd, "rd", 100, 10)
         posix_lock(fd, "un", 0, 0)
         out["after_unlock"] = lock_child(d / "f", [["setlk", "wr", 0, 0]])
         posix_lock(fd, "wr", 150, 0)  # to end of file and beyond
@@ -1435,3 +1451,23 @@ def unprivileged_caller(d: Path):
     out["xattr"] = attempt(os.getxattr, d / "file", "user.mine")
     out["times"] = times(d / "file")
     return out
+
+
+@scenario
+def delete_while_listing(d: Path):
+    # What shutil.rmtree and find -delete do: unlink each entry as the listing yields it.
+    (d / "tree").mkdir()
+    names = [f"file{i:04d}" for i in range(300)]
+    for name in names:
+        write(d / "tree" / name, b"x")
+    deleted = []
+    with os.scandir(d / "tree") as it:
+        for entry in it:
+            os.unlink(entry.path)
+            deleted.append(entry.name)
+    return {
+        "deleted_all_once": sorted(deleted) == names,
+        "deleted_still_resolvable": [n for n in names if os.path.lexists(d / "tree" / n)],
+        "listing_after": os.listdir(d / "tree"),
+        "rmdir": attempt(os.rmdir, d / "tree"),
+    }
