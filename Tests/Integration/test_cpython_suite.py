@@ -22,6 +22,24 @@ def have_cpython_tests() -> str | None:
     return None if probe.returncode == 0 else probe.stderr
 
 
+def failing_cases(output: str, limit: int = 12000) -> str:
+    """Each unittest 'ERROR:'/'FAIL:' block (its traceback) from regrtest's -W output."""
+    lines = output.splitlines()
+    blocks = []
+    for i, line in enumerate(lines):
+        if line.startswith(("ERROR: ", "FAIL: ")):
+            end = i + 1
+            while end < len(lines) and not lines[end].startswith(("=====", "-----", "Ran ")) \
+                    or end == i + 1:
+                end += 1
+            # the dashes line after the header, then the traceback up to the next separator
+            while end < len(lines) and not lines[end].startswith(("=====", "Ran ")):
+                end += 1
+            blocks.append("\n".join(lines[i:end]))
+    text = "\n".join(blocks) or "(no ERROR:/FAIL: blocks found)"
+    return text if len(text) <= limit else text[:limit] + "\n... (cut)"
+
+
 @pytest.mark.slow
 def test_cpython_filesystem_suite_inside_mount(workdir):
     missing = have_cpython_tests()
@@ -34,7 +52,8 @@ def test_cpython_filesystem_suite_inside_mount(workdir):
         started = time.monotonic()
         try:
             result = subprocess.run(
-                [sys.executable, "-m", "test", "--tempdir", str(mnt), *SUITE],
+                # -W: show a failing test file's own output (which case, which errno), no rerun.
+                [sys.executable, "-m", "test", "-W", "--tempdir", str(mnt), *SUITE],
                 cwd=mnt, capture_output=True, text=True, timeout=TIMEOUT,
                 stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired as expired:
@@ -49,5 +68,5 @@ def test_cpython_filesystem_suite_inside_mount(workdir):
     print(output[-3000:])
     assert alive, "dtypefs died during the CPython suite"
     assert result.returncode == 0 and "Result: SUCCESS" in output, \
-        f"CPython suite failed through dtypefs (exit {result.returncode}, {elapsed:.0f}s); " \
-        f"output tail:\n{output[-8000:]}"
+        f"CPython suite failed through dtypefs (exit {result.returncode}, {elapsed:.0f}s).\n" \
+        f"Failing cases:\n{failing_cases(output)}\nSummary:\n{result.stdout[-1500:]}"

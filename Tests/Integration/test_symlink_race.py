@@ -116,7 +116,8 @@ class Attacker(threading.Thread):
             return result
         except OSError as error:
             if error.errno in (errno.EIO,):
-                self.unexpected.append(f"{operation.__name__}{args}: {error}")
+                names = ", ".join(a.name if isinstance(a, Path) else repr(a) for a in args)
+                self.unexpected.append(f"{operation.__name__}({names}): EIO")
             return None
 
     def run(self):
@@ -185,19 +186,28 @@ class Attacker(threading.Thread):
 
 
 def test_swapped_directory_symlink_never_leaks_outside(workdir):
+    """The link is relative, `SRC/d -> ../outside`, and the mount point sits one level deeper
+    than SRC. So when the kernel itself follows MNT/d (legitimately, as a symlink the user asked
+    for) it lands in CLIENT/outside, a decoy; only a daemon resolving `d` inside the backing
+    directory and following the link there reaches the real OUTSIDE beside SRC."""
     assert os.geteuid() == 0, "the attack matters because dtypefs runs as root"
-    src, mnt = workdir / "src", workdir / "mnt"
-    outside = workdir / "outside"  # a sibling of SRC, not below it
-    outside.mkdir()
-    for name in ("victim", "f"):
-        path = outside / name
-        path.write_bytes(VICTIM_CONTENT)
-        os.chmod(path, 0o644)
-        os.utime(path, ns=(OLD_TIME_NS, OLD_TIME_NS))
+    src = workdir / "src"
+    client = workdir / "client"
+    mnt = client / "mnt"
+    mnt.mkdir(parents=True)
+    outside = workdir / "outside"   # what SRC/d -> ../outside means in the backing filesystem
+    decoy = client / "outside"      # what MNT/d -> ../outside means to the kernel: fair game
+    for directory in (outside, decoy):
+        directory.mkdir()
+        for name in ("victim", "f"):
+            path = directory / name
+            path.write_bytes(VICTIM_CONTENT)
+            os.chmod(path, 0o644)
+            os.utime(path, ns=(OLD_TIME_NS, OLD_TIME_NS))
     (src / "d").mkdir()
     (src / "d" / "f").write_bytes(b"inside\n")
     (src / "d" / "victim").write_bytes(b"inside victim\n")
-    os.symlink(str(outside), src / "d.parked")
+    os.symlink("../outside", src / "d.parked")
     # Let the directory's own mtime settle so only a real change shows.
     os.utime(outside, ns=(OLD_TIME_NS, OLD_TIME_NS))
     before = outside_snapshot(outside)
@@ -231,10 +241,59 @@ def test_swapped_directory_symlink_never_leaks_outside(workdir):
     assert not leaked, "dtypefs followed the swapped symlink out of SRC:\n  " + "\n  ".join(
         leaked[:50]) + (f"\n  ... {len(leaked) - 50} more" if len(leaked) > 50 else "")
     assert swapper.error is None, f"the swapper failed: {swapper.error!r}"
+    # The decoy being changed shows the attack reached the link's target the legitimate way.
+    reached_decoy = leaks(outside_snapshot(outside), outside_snapshot(decoy))
     attempts = sum(a.attempts for a in attackers)
     successes = sum(a.successes for a in attackers)
     assert swapper.swaps >= 100, f"only {swapper.swaps} swaps: the race was not exercised"
     assert attempts >= 2000, f"only {attempts} attack attempts: the race was not exercised"
     assert successes > 0, "no operation through the mount succeeded: the attack never got in"
+    print(f"{swapper.swaps} swaps, {attempts} attempts, {successes} succeeded; the kernel "
+          f"followed MNT/d to the decoy: {bool(reached_decoy)}")
     unexpected = [u for a in attackers for u in a.unexpected]
-    assert not unexpected, f"EIO from dtypefs during the race: {unexpected[:10]}"
+    drainer.join(timeout=10)
+    log = b"".join(errors).decode(errors="replace")
+    assert not unexpected, (
+        f"{len(unexpected)} EIO replies from dtypefs during the race (a swapped directory should "
+        f"give ENOENT, ENOTDIR, ELOOP or ESTALE, not an I/O error): {unexpected[:5]}\n"
+        f"dtypefs log tail:\n{log[-3000:]}")
+
+
+def test_directory_swapped_for_symlink_and_back(workdir):
+    """The deterministic core of the race: a user holds a directory open on the mount while
+    another client swaps it for a symlink and back. The open directory may go stale (ESTALE,
+    ENOENT) but must never turn into an I/O error, and once the directory is back it works."""
+    src, mnt = workdir / "src", workdir / "mnt"
+    (src / "d").mkdir()
+    (src / "d" / "f").write_bytes(b"inside\n")
+    (workdir / "outside").mkdir()
+    os.symlink("../outside", src / "d.parked")
+    with mounted_dtypefs(src, mnt) as daemon:
+        fd = os.open(mnt / "d", os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            exchange(src / "d", src / "d.parked")   # SRC/d is now the symlink
+            time.sleep(1.3)                          # past the default 1 s attribute timeout
+            try:
+                mode = os.fstat(fd).st_mode
+                assert stat.S_ISDIR(mode), \
+                    f"fstat of the open directory now reports mode {oct(mode)}: the symlink's"
+            except OSError as error:
+                assert error.errno in (errno.ESTALE, errno.ENOENT), \
+                    f"fstat of an open directory swapped for a symlink: {error!r} " \
+                    f"(expected success, ESTALE or ENOENT)"
+            exchange(src / "d", src / "d.parked")   # and back
+            time.sleep(1.3)
+            problems = []
+            for what, call in (("stat MNT/d/f", lambda: os.stat(mnt / "d" / "f")),
+                               ("listdir MNT/d", lambda: os.listdir(mnt / "d")),
+                               ("fstat of the fd held throughout", lambda: os.fstat(fd))):
+                try:
+                    call()
+                except OSError as error:
+                    problems.append(f"{what}: {error!r}")
+            assert not problems, "the directory is back in SRC but the mount still fails: " + \
+                "; ".join(problems)
+            assert (mnt / "d" / "f").read_bytes() == b"inside\n"
+        finally:
+            os.close(fd)
+        assert daemon.process.poll() is None
