@@ -9,7 +9,7 @@ enum DirectoryOperations {
     static func install(into ops: inout fuse_lowlevel_ops) {
         ops.opendir = { raw, node, fileInfo in
             serve(raw, "opendir") { fs throws(Errno) in
-                .opened(try fs.openDirectory(node: NodeID(node), flags: fileInfo!.pointee.flags), fileInfo!, isDirectory: true)
+                .opened(try fs.openDirectory(node: NodeID(node), flags: fileInfo!.pointee.flags), fileInfo!, node: NodeID(node), isDirectory: true)
             }
         }
         ops.readdir = { raw, node, size, offset, fileInfo in

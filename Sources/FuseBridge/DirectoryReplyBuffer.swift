@@ -21,6 +21,9 @@ struct DirectoryReplyBuffer: DirectorySink {
 
     var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: storage[0..<used]) }
 
+    /// A READDIR dirent of a short name takes about 32 bytes; a READDIRPLUS one about 160.
+    var remainingCapacityHint: Int { (storage.count - used) / (wantsAttributes ? 160 : 32) + 1 }
+
     private var free: (UnsafeMutablePointer<CChar>, Int) {
         ((storage.baseAddress! + used).assumingMemoryBound(to: CChar.self), storage.count - used)
     }

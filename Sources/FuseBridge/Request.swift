@@ -23,11 +23,6 @@ struct Request: ~Copyable {
 
     var fileSystem: any FileSystem { SessionContext.from(raw).fileSystem }
 
-    var caller: Caller {
-        let context = fuse_req_ctx(raw)!.pointee
-        return Caller(uid: context.uid, gid: context.gid, pid: context.pid, umask: context.umask)
-    }
-
     consuming func reply(error: Errno) {
         fuse_reply_err(raw, error.rawValue)
         discard self
@@ -66,13 +61,14 @@ struct Request: ~Copyable {
         discard self
     }
 
-    consuming func reply(open: OpenReply, fileInfo: UnsafeMutablePointer<fuse_file_info>, isDirectory: Bool) {
+    consuming func reply(open: OpenReply, fileInfo: UnsafeMutablePointer<fuse_file_info>, node: NodeID, isDirectory: Bool) {
         FuseEncoding.fill(fileInfo, with: open)
         if fuse_reply_open(raw, fileInfo) != 0 {
+            // The kernel did not take the reply (interrupted): nobody will release this handle.
             if isDirectory {
-                fileSystem.releaseDirectory(node: .none, handle: open.handle)
+                fileSystem.releaseDirectory(node: node, handle: open.handle)
             } else {
-                fileSystem.release(node: .none, handle: open.handle)
+                fileSystem.release(node: node, handle: open.handle)
             }
         }
         discard self

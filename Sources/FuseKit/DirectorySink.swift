@@ -4,6 +4,9 @@ public protocol DirectorySink {
     /// Whether the kernel asked for READDIRPLUS (entries with attributes and node IDs).
     var wantsAttributes: Bool { get }
 
+    /// About how many more entries fit: how many lstats one reply is worth.
+    var remainingCapacityHint: Int { get }
+
     /// Adds a READDIR entry: name, inode number, d_type and the offset of the entry after it.
     mutating func add(name: UnsafePointer<CChar>, inode: UInt64, type: FileType, nextOffset: Int64) -> Bool
 

@@ -28,13 +28,45 @@ final class BackingTree: Sendable {
     deinit { SystemCall.close(root) }
 
     /// A descriptor of the node itself (O_PATH|O_NOFOLLOW reaches symlinks too); the caller closes it.
+    /// A name may now reach another object (another client renamed, deleted or swapped it): only a
+    /// descriptor of the very inode the kernel knows is returned, trying each name of the node and
+    /// forgetting names that no longer reach it. Answering with another object's attributes would
+    /// make the kernel see an inode change type, which it reports as EIO.
     func open(_ node: NodeID, flags: Int32) throws(Errno) -> Int32 {
-        guard let path = nodes.path(of: node) else { throw Errno(ESTALE) }
-        return try path.withUnsafeBufferPointer { (bytes) throws(Errno) -> Int32 in
-            try bytes.withMemoryRebound(to: CChar.self) { (chars) throws(Errno) -> Int32 in
-                try SystemCall.openBeneath(root, chars.baseAddress!, flags: flags | O_NOFOLLOW)
-            }
+        if flags & clinux_O_PATH != 0 { return try openVerified(node, flags: flags) }
+        // Open flags act at open time (O_TRUNC, O_CREAT): verify with O_PATH first, then reopen
+        // exactly that inode through its /proc magic link.
+        let pathDescriptor = try openVerified(node, flags: clinux_O_PATH | (flags & O_DIRECTORY))
+        defer { SystemCall.close(pathDescriptor) }
+        return try SystemCall.withProcPath(of: pathDescriptor) { (path) throws(Errno) -> Int32 in
+            try retryingInterrupts { Glibc.open(path, (flags & ~O_NOFOLLOW) | O_CLOEXEC) }
         }
+    }
+
+    private func openVerified(_ node: NodeID, flags: Int32) throws(Errno) -> Int32 {
+        guard let key = nodes.key(of: node) else { throw Errno(ESTALE) }
+        var failure = Errno.noEntry
+        for path in nodes.paths(of: node) {
+            let descriptor: Int32
+            do throws(Errno) {
+                descriptor = try path.withUnsafeBufferPointer { (bytes) throws(Errno) -> Int32 in
+                    try bytes.withMemoryRebound(to: CChar.self) { (chars) throws(Errno) -> Int32 in
+                        try SystemCall.openBeneath(root, chars.baseAddress!, flags: flags | O_NOFOLLOW)
+                    }
+                }
+            } catch {
+                if error == .noEntry || error == Errno(ELOOP) || error == .notDirectory {
+                    if node != .root { nodes.removeLink(of: node, path: path) }
+                } else {
+                    failure = error
+                }
+                continue
+            }
+            if let status = try? SystemCall.status(of: descriptor), InodeKey(status) == key { return descriptor }
+            SystemCall.close(descriptor)
+            if node != .root { nodes.removeLink(of: node, path: path) }
+        }
+        throw failure
     }
 
     /// Runs `body` with an O_PATH descriptor of the node, closed afterwards.

@@ -18,11 +18,20 @@ final class DirectoryStream: @unchecked Sendable {
         var isDotOrDotDot: Bool
     }
 
-    /// lstat results for the current batch, computed once per batch (several readdir replies may
-    /// draw from one getdents64 batch).
+    /// lstat results for records `start..<start + statuses.count`, valid during one readdir request
+    /// only: a later request would otherwise hand the kernel entries for names removed meanwhile.
     struct Verification {
+        var start: Int
         var statuses: [stat]
         var found: [Bool]
+
+        var end: Int { start + statuses.count }
+
+        func status(at index: Int) -> stat? {
+            let offset = index - start
+            guard offset >= 0, offset < statuses.count, found[offset] else { return nil }
+            return statuses[offset]
+        }
     }
 
     let descriptor: Int32

@@ -17,27 +17,28 @@ final class EntryVerifier: Sendable {
         pool = self.concurrency > 1 ? WorkerPool.shared : nil
     }
 
-    func verify(_ stream: DirectoryStream) -> DirectoryStream.Verification {
+    /// lstats up to `count` records from the stream's current one.
+    func verify(_ stream: DirectoryStream, count: Int) -> DirectoryStream.Verification {
         let records = stream.records
         let start = stream.index
-        var statuses = [Glibc.stat](repeating: Glibc.stat(), count: records.count)
-        var found = [Bool](repeating: false, count: records.count)
-        let pending = records.count - start
+        let end = min(records.count, start + max(1, count))
+        var statuses = [Glibc.stat](repeating: Glibc.stat(), count: end - start)
+        var found = [Bool](repeating: false, count: end - start)
         statuses.withUnsafeMutableBufferPointer { statusBuffer in
             found.withUnsafeMutableBufferPointer { foundBuffer in
                 let statusBase = statusBuffer.baseAddress!, foundBase = foundBuffer.baseAddress!
-                let work: (Int) -> Void = { index in
-                    let record = records[index]
+                let work: (Int) -> Void = { offset in
+                    let record = records[start + offset]
                     if record.isDotOrDotDot { return }
-                    foundBase[index] = SystemCall.statusIfPresent(in: stream.descriptor, stream.name(of: record), into: &statusBase[index])
+                    foundBase[offset] = SystemCall.statusIfPresent(in: stream.descriptor, stream.name(of: record), into: &statusBase[offset])
                 }
-                if let pool, pending >= Self.minimumParallelBatch {
-                    pool.run(range: start..<records.count, work)
+                if let pool, end - start >= Self.minimumParallelBatch {
+                    pool.run(range: 0..<(end - start), work)
                 } else {
-                    for index in start..<records.count { work(index) }
+                    for offset in 0..<(end - start) { work(offset) }
                 }
             }
         }
-        return DirectoryStream.Verification(statuses: statuses, found: found)
+        return DirectoryStream.Verification(start: start, statuses: statuses, found: found)
     }
 }

@@ -90,6 +90,31 @@ final class NodeTable: Sendable {
         state.withLock { state in Self.path(of: node, in: state) }
     }
 
+    /// Every path that may reach the node, one per name whose parents are all known, best first.
+    func paths(of node: NodeID) -> [[UInt8]] {
+        state.withLock { state in
+            if node == .root { return [[0x2E, 0]] }
+            guard let entry = state.nodes[node.rawValue] else { return [] }
+            return entry.links.compactMap { link in
+                guard let directory = Self.path(of: link.parent, in: state) else { return nil }
+                return link.parent == .root ? link.name + [0] : directory.dropLast() + [0x2F] + link.name + [0]
+            }
+        }
+    }
+
+    /// Forgets the name `path` (as returned by `paths(of:)`) once it no longer reaches the node.
+    func removeLink(of node: NodeID, path: [UInt8]) {
+        state.withLock { state in
+            guard var entry = state.nodes[node.rawValue] else { return }
+            entry.links.removeAll { link in
+                guard let directory = Self.path(of: link.parent, in: state) else { return true }
+                let candidate = link.parent == .root ? link.name + [0] : directory.dropLast() + [0x2F] + link.name + [0]
+                return candidate == path
+            }
+            state.nodes[node.rawValue] = entry
+        }
+    }
+
     /// The path of the node's parent directory and the node's name in it (nil for the root).
     func parentPath(of node: NodeID) -> (directory: [UInt8], name: [UInt8])? {
         state.withLock { state in

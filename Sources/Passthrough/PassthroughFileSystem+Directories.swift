@@ -25,9 +25,10 @@ extension PassthroughFileSystem {
         defer { statistics.record(listed: tally.listed, corrected: tally.corrected, unverifiable: tally.unverifiable) }
         try stream.lock.withLock { (_) throws(Errno) in
             try stream.seek(to: offset)
+            stream.verification = nil
             while try stream.fill() {
-                if configuration.dtype == .verify, stream.verification == nil {
-                    stream.verification = verifier.verify(stream)
+                if configuration.dtype == .verify, stream.index >= stream.verification?.end ?? -1 || stream.index < stream.verification?.start ?? 0 {
+                    stream.verification = verifier.verify(stream, count: sink.remainingCapacityHint)
                 }
                 guard add(stream: stream, to: &sink, tally: &tally) else { return }
                 stream.advance()
@@ -54,9 +55,7 @@ extension PassthroughFileSystem {
             guard sink.add(name: name, inode: record.inode, type: reported, nextOffset: record.nextOffset) else { return false }
         case .verify:
             // "." and ".." are directories by definition; the root's ".." is outside the tree.
-            let verified: stat? = record.isDotOrDotDot ? nil : stream.verification.flatMap {
-                $0.found[stream.index] ? $0.statuses[stream.index] : nil
-            }
+            let verified: stat? = record.isDotOrDotDot ? nil : stream.verification?.status(at: stream.index)
             let type = record.isDotOrDotDot ? .directory : verified.map { FileType(mode: $0.st_mode) } ?? .unknown
             if sink.wantsAttributes {
                 guard addWithAttributes(record: record, name: name, verified: verified, type: type, directory: stream.node, to: &sink) else {

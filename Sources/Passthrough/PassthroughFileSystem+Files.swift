@@ -20,8 +20,9 @@ extension PassthroughFileSystem {
     }
 
     /// Flags the kernel may pass that would change what we open, or that only the kernel handles.
+    /// O_DIRECT stays with the kernel (direct_io): our buffers are not aligned for the backing file.
     private static func backingOpenFlags(_ flags: Int32) -> Int32 {
-        flags & ~(O_CREAT | O_EXCL | O_NOCTTY)
+        flags & ~(O_CREAT | O_EXCL | O_NOCTTY | clinux_O_DIRECT)
     }
 
     private static func reply(for descriptor: Int32, flags: Int32) -> OpenReply {
@@ -31,17 +32,19 @@ extension PassthroughFileSystem {
 
     public func open(node: NodeID, flags: Int32, caller: Caller) throws(Errno) -> OpenReply {
         let descriptor = try tree.open(node, flags: Self.backingOpenFlags(flags))
+        openFiles.add(descriptor, for: node)
         return Self.reply(for: descriptor, flags: flags)
     }
 
     public func create(parent: NodeID, name: FileName, mode: mode_t, flags: Int32, caller: Caller) throws(Errno) -> (Entry, OpenReply) {
         try tree.withEntry(parent, name) { (directory, cName) throws(Errno) -> (Entry, OpenReply) in
             let descriptor = try CallerCredentials.asCaller(caller) { () throws(Errno) -> Int32 in
-                try SystemCall.open(in: directory, cName, flags: (flags & ~O_NOCTTY) | O_CREAT, mode: mode)
+                try SystemCall.open(in: directory, cName, flags: Self.backingOpenFlags(flags) | (flags & O_EXCL) | O_CREAT, mode: mode)
             }
             do throws(Errno) {
                 let status = try SystemCall.status(of: descriptor)
                 let node = tree.nodes.remember(parent: parent, name: name.bytes, key: InodeKey(status))
+                openFiles.add(descriptor, for: node)
                 return (entry(for: node, status), Self.reply(for: descriptor, flags: flags))
             } catch {
                 SystemCall.close(descriptor)
@@ -59,6 +62,7 @@ extension PassthroughFileSystem {
     }
 
     public func flush(node: NodeID, handle: UInt64, lockOwner: UInt64) throws(Errno) {
+        lockOwners.release(node: node, owner: lockOwner)
         // Closing a duplicate flushes what a network filesystem buffers per close, as close() would,
         // while our descriptor stays open for other users of this open file.
         let duplicate = try SystemCall.duplicate(try openFileDescriptor(handle))
@@ -67,6 +71,7 @@ extension PassthroughFileSystem {
 
     public func release(node: NodeID, handle: UInt64) {
         if let descriptor = fileDescriptor(handle), !HandleTable<DirectoryStream>.isTagged(handle) {
+            openFiles.remove(descriptor, for: node)
             SystemCall.close(descriptor)
         }
     }
@@ -91,19 +96,25 @@ extension PassthroughFileSystem {
         try SystemCall.seek(try openFileDescriptor(handle), offset: offset, whence: whence)
     }
 
-    // Locks are taken on the backing descriptor, so other users of the share see them. POSIX record
-    // locks become open-file-description locks: one per open file, which is what FUSE forwards.
+    // Locks are taken on backing descriptors, so other users of the share see them: flock on the
+    // open file's own descriptor, POSIX record locks on the lock owner's (see LockOwnerTable).
 
     public func getLock(node: NodeID, handle: UInt64, lock: RecordLock, owner: UInt64) throws(Errno) -> RecordLock {
+        let descriptor = try lockOwners.descriptor(node: node, owner: owner, openFile: try openFileDescriptor(handle))
         var description = Self.flockDescription(lock)
-        try SystemCall.recordLock(try openFileDescriptor(handle), command: clinux_F_OFD_GETLK, &description)
+        try SystemCall.recordLock(descriptor, command: clinux_F_OFD_GETLK, &description)
+        let holder = description.l_type == Int16(F_UNLCK) ? 0 : lockOwners.otherHolder(node: node, excluding: owner) ?? 0
         return RecordLock(type: description.l_type, start: Int64(description.l_start),
-                          length: Int64(description.l_len), pid: description.l_pid)
+                          length: Int64(description.l_len), pid: holder)
     }
 
     public func setLock(node: NodeID, handle: UInt64, lock: RecordLock, owner: UInt64, wait: Bool) throws(Errno) {
+        let descriptor = try lockOwners.descriptor(node: node, owner: owner, openFile: try openFileDescriptor(handle))
         var description = Self.flockDescription(lock)
-        try SystemCall.recordLock(try openFileDescriptor(handle), command: wait ? clinux_F_OFD_SETLKW : clinux_F_OFD_SETLK, &description)
+        try SystemCall.recordLock(descriptor, command: wait ? clinux_F_OFD_SETLKW : clinux_F_OFD_SETLK, &description)
+        if lock.type != Int16(F_UNLCK) {
+            lockOwners.noteLocked(node: node, owner: owner, pid: lock.pid, holdsLocks: true)
+        }
     }
 
     public func flock(node: NodeID, handle: UInt64, operation: Int32) throws(Errno) {

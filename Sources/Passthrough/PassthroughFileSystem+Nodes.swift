@@ -29,7 +29,13 @@ extension PassthroughFileSystem {
         } else if node == .root {
             status = try SystemCall.status(of: tree.root)
         } else {
-            status = try tree.withNode(node) { (descriptor) throws(Errno) -> stat in try SystemCall.status(of: descriptor) }
+            do throws(Errno) {
+                status = try tree.withNode(node) { (descriptor) throws(Errno) -> stat in try SystemCall.status(of: descriptor) }
+            } catch {
+                // No name reaches it any more, but it may still be open (unlinked while open).
+                guard let descriptor = openFiles.any(for: node) else { throw error }
+                status = try SystemCall.status(of: descriptor)
+            }
         }
         return AttributesReply(attributes: Attributes(status), timeout: configuration.attributeTimeout)
     }
@@ -39,7 +45,14 @@ extension PassthroughFileSystem {
             try apply(changes, toOpenFile: descriptor)
             return AttributesReply(attributes: Attributes(try SystemCall.status(of: descriptor)), timeout: configuration.attributeTimeout)
         }
-        let pathDescriptor = node == .root ? try SystemCall.duplicate(tree.root) : try tree.open(node, flags: clinux_O_PATH)
+        let pathDescriptor: Int32
+        do throws(Errno) {
+            pathDescriptor = node == .root ? try SystemCall.duplicate(tree.root) : try tree.open(node, flags: clinux_O_PATH)
+        } catch {
+            guard let descriptor = openFiles.any(for: node) else { throw error }
+            try apply(changes, toOpenFile: descriptor)
+            return AttributesReply(attributes: Attributes(try SystemCall.status(of: descriptor)), timeout: configuration.attributeTimeout)
+        }
         defer { SystemCall.close(pathDescriptor) }
         let before = try SystemCall.status(of: pathDescriptor)
         let isLink = FileType(mode: before.st_mode) == .symbolicLink

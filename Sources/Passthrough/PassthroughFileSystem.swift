@@ -12,6 +12,8 @@ public final class PassthroughFileSystem: FileSystem {
     public let statistics = ListingStatistics()
     let tree: BackingTree
     let directories = HandleTable<DirectoryStream>()
+    let openFiles = OpenFileTable()
+    let lockOwners = LockOwnerTable()
     let verifier: EntryVerifier
 
     /// Opens the backing root now: mounting over the same path hides it afterwards.

@@ -34,6 +34,8 @@ struct RecordingSink: DirectorySink {
         return true
     }
 
+    var remainingCapacityHint: Int { capacity == .max ? 1000 : capacity - added.count }
+
     var names: [String] { added.map(\.name).filter { $0 != "." && $0 != ".." }.sorted() }
 
     func type(of name: String) -> FileType? { added.first { $0.name == name }?.type }

@@ -1,0 +1,69 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import FuseKit
+import Synchronization
+
+/// POSIX record locks belong to a lock owner (a process), not to an open file: two opens by one
+/// process share its locks, and any close by it drops them all. Each owner of a node therefore gets
+/// its own backing open file description, and its locks are OFD locks on that: they merge and split
+/// like POSIX locks, conflict between owners, and reach the backing file, so other clients of the
+/// share see them.
+final class LockOwnerTable: Sendable {
+    private struct Key: Hashable {
+        var node: UInt64
+        var owner: UInt64
+    }
+
+    private struct Owner {
+        var descriptor: Int32
+        var pid: Int32
+        var holdsLocks: Bool
+    }
+
+    private let state = Mutex<[Key: Owner]>([:])
+
+    /// The owner's descriptor for the file behind `openFile`, opened on first use.
+    func descriptor(node: NodeID, owner: UInt64, openFile: Int32) throws(Errno) -> Int32 {
+        let key = Key(node: node.rawValue, owner: owner)
+        if let existing = state.withLock({ $0[key]?.descriptor }) { return existing }
+        // Reopen exactly this inode; read-write so both lock types work, else as the file was opened.
+        let reopened = try SystemCall.withProcPath(of: openFile) { (path) throws(Errno) -> Int32 in
+            do throws(Errno) {
+                return try retryingInterrupts { Glibc.open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC) }
+            } catch {
+                let mode = fcntl(openFile, F_GETFL) & O_ACCMODE
+                return try retryingInterrupts { Glibc.open(path, mode | O_NONBLOCK | O_CLOEXEC) }
+            }
+        }
+        let winner = state.withLock { table -> Int32 in
+            if let existing = table[key] { return existing.descriptor }
+            table[key] = Owner(descriptor: reopened, pid: 0, holdsLocks: false)
+            return reopened
+        }
+        if winner != reopened { SystemCall.close(reopened) }
+        return winner
+    }
+
+    /// Remembers who holds locks, so F_GETLK can name a conflicting local process.
+    func noteLocked(node: NodeID, owner: UInt64, pid: Int32, holdsLocks: Bool) {
+        state.withLock { table in
+            let key = Key(node: node.rawValue, owner: owner)
+            table[key]?.pid = pid
+            table[key]?.holdsLocks = holdsLocks
+        }
+    }
+
+    /// The pid of another local owner holding locks on `node`, if there is one.
+    func otherHolder(node: NodeID, excluding owner: UInt64) -> Int32? {
+        state.withLock { table in
+            table.first { $0.key.node == node.rawValue && $0.key.owner != owner && $0.value.holdsLocks }?.value.pid
+        }
+    }
+
+    /// The owner closed the file: POSIX drops all its locks on it. Closing our descriptor does that.
+    func release(node: NodeID, owner: UInt64) {
+        let descriptor = state.withLock { $0.removeValue(forKey: Key(node: node.rawValue, owner: owner))?.descriptor }
+        if let descriptor { SystemCall.close(descriptor) }
+    }
+}
