@@ -97,6 +97,8 @@ def test_walk_huge_tree_with_few_fds(workdir):
             sampler.stop()
         # The kernel now remembers ~30k inodes; dtypefs must not be holding an fd for each.
         after = daemon.open_fd_count()
+        print(f"{expected} entries; dtypefs fds: at most {during} during the walk "
+              f"({sampler.samples} samples), {after} after")
         assert sampler.samples > 10, "fd sampling did not run"
         assert during <= FD_BOUND, f"dtypefs held up to {during} fds during the walk (bound " \
                                    f"{FD_BOUND}); it must not grow with remembered inodes"
