@@ -28,9 +28,12 @@ enum FileOperations {
         }
         ops.write_buf = { raw, node, buffers, offset, fileInfo in
             serve(raw, "write") { fs throws(Errno) in
-                let descriptor = try fs.writeDestination(node: NodeID(node), handle: fileInfo!.pointee.fh)
-                let written = cfuse_copy_to_fd(buffers, descriptor, offset)
-                if written < 0 { throw Errno(Int32(-written)) }
+                let written = try fs.write(node: NodeID(node), handle: fileInfo!.pointee.fh,
+                                           fromPageCache: fileInfo!.pointee.writepage != 0) { (descriptor) throws(Errno) -> Int in
+                    let written = cfuse_copy_to_fd(buffers, descriptor, offset)
+                    if written < 0 { throw Errno(Int32(-written)) }
+                    return written
+                }
                 return .written(written)
             }
         }

@@ -29,8 +29,9 @@ public protocol FileSystem: AnyObject, Sendable {
     func open(node: NodeID, flags: Int32, caller: Caller) throws(Errno) -> OpenReply
     func create(parent: NodeID, name: FileName, mode: mode_t, flags: Int32, caller: Caller) throws(Errno) -> (Entry, OpenReply)
     func read(node: NodeID, handle: UInt64, offset: Int64, size: Int) throws(Errno) -> ReadReply
-    /// The open file descriptor a write may be copied (or spliced) into directly.
-    func writeDestination(node: NodeID, handle: UInt64) throws(Errno) -> Int32
+    /// Writes by handing `copy` the backing descriptor to copy (or splice) the request's data into.
+    /// `fromPageCache`: the kernel is writing back cached pages (mmap), not a write() call.
+    func write(node: NodeID, handle: UInt64, fromPageCache: Bool, _ copy: (Int32) throws(Errno) -> Int) throws(Errno) -> Int
     func flush(node: NodeID, handle: UInt64, lockOwner: UInt64) throws(Errno)
     func release(node: NodeID, handle: UInt64)
     func fsync(node: NodeID, handle: UInt64, dataOnly: Bool) throws(Errno)

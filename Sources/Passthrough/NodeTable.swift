@@ -136,6 +136,16 @@ final class NodeTable: Sendable {
         }
     }
 
+    /// The object `key` is gone (its last name removed through us): a new object that reuses the
+    /// inode number must get a new node, not the kernel's cached inode of the dead one.
+    func detach(key: InodeKey) {
+        state.withLock { state in
+            guard let id = state.nodeByKey[key], id != NodeID.root.rawValue else { return }
+            state.nodeByKey[key] = nil
+            state.nodes[id]?.links.removeAll()
+        }
+    }
+
     /// `key` was renamed from `name` in `parent` to `newName` in `newParent`.
     func moveLink(key: InodeKey, from parent: NodeID, _ name: [UInt8], to newParent: NodeID, _ newName: [UInt8]) {
         state.withLock { state in

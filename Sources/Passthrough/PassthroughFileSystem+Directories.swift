@@ -8,11 +8,12 @@ import FuseKit
 extension PassthroughFileSystem {
     public func openDirectory(node: NodeID, flags: Int32) throws(Errno) -> OpenReply {
         let descriptor = try tree.open(node, flags: O_RDONLY | O_DIRECTORY)
+        openFiles.add(descriptor, for: node)
         return OpenReply(handle: directories.insert(DirectoryStream(descriptor: descriptor, node: node)))
     }
 
     public func releaseDirectory(node: NodeID, handle: UInt64) {
-        _ = directories.remove(handle)
+        if let stream = directories.remove(handle) { openFiles.remove(stream.descriptor, for: stream.node) }
     }
 
     public func fsyncDirectory(node: NodeID, handle: UInt64, dataOnly: Bool) throws(Errno) {

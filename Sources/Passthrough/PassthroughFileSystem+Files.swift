@@ -57,8 +57,17 @@ extension PassthroughFileSystem {
         .fileRange(descriptor: try openFileDescriptor(handle), offset: offset, length: size)
     }
 
-    public func writeDestination(node: NodeID, handle: UInt64) throws(Errno) -> Int32 {
-        try openFileDescriptor(handle)
+    public func write(node: NodeID, handle: UInt64, fromPageCache: Bool, _ copy: (Int32) throws(Errno) -> Int) throws(Errno) -> Int {
+        let descriptor = try openFileDescriptor(handle)
+        // Page-cache writeback (mmap) may use any writable handle, O_APPEND ones included, where
+        // pwrite would ignore the offset and append: write those pages through a plain descriptor.
+        // Ordinary writes keep O_APPEND, so appends stay atomic for every client of the share.
+        guard fromPageCache, fcntl(descriptor, F_GETFL) & O_APPEND != 0 else { return try copy(descriptor) }
+        let plain = try SystemCall.withProcPath(of: descriptor) { (path) throws(Errno) -> Int32 in
+            try retryingInterrupts { Glibc.open(path, O_WRONLY | O_CLOEXEC) }
+        }
+        defer { SystemCall.close(plain) }
+        return try copy(plain)
     }
 
     public func flush(node: NodeID, handle: UInt64, lockOwner: UInt64) throws(Errno) {

@@ -55,9 +55,15 @@ extension PassthroughFileSystem {
     private func remove(parent: NodeID, name: FileName, flags: Int32) throws(Errno) {
         try tree.withEntry(parent, name) { (directory, cName) throws(Errno) in
             // The key tells which node loses this name (a hard link keeps its other names).
-            let key = try? InodeKey(SystemCall.status(in: directory, cName))
+            let before = try? SystemCall.status(in: directory, cName)
             try SystemCall.unlink(in: directory, cName, flags: flags)
-            if let key { tree.nodes.removeLink(parent: parent, name: name.bytes, key: key) }
+            guard let before else { return }
+            let key = InodeKey(before)
+            if key.type == .directory || before.st_nlink <= 1 {
+                tree.nodes.detach(key: key)
+            } else {
+                tree.nodes.removeLink(parent: parent, name: name.bytes, key: key)
+            }
         }
     }
 
@@ -65,12 +71,17 @@ extension PassthroughFileSystem {
         try tree.withEntry(parent, name) { (directory, cName) throws(Errno) in
             try tree.withEntry(newParent, newName) { (newDirectory, cNewName) throws(Errno) in
                 let moving = try? InodeKey(SystemCall.status(in: directory, cName))
-                let replaced = try? InodeKey(SystemCall.status(in: newDirectory, cNewName))
+                let replacedStatus = try? SystemCall.status(in: newDirectory, cNewName)
+                let replaced = replacedStatus.map(InodeKey.init)
                 try SystemCall.rename(from: directory, cName, to: newDirectory, cNewName, flags: flags)
                 if flags & clinux_RENAME_EXCHANGE != 0, let replaced {
                     tree.nodes.moveLink(key: replaced, from: newParent, newName.bytes, to: parent, name.bytes)
-                } else if let replaced, replaced != moving {
-                    tree.nodes.removeLink(parent: newParent, name: newName.bytes, key: replaced)
+                } else if let replaced, let replacedStatus, replaced != moving {
+                    if replaced.type == .directory || replacedStatus.st_nlink <= 1 {
+                        tree.nodes.detach(key: replaced)
+                    } else {
+                        tree.nodes.removeLink(parent: newParent, name: newName.bytes, key: replaced)
+                    }
                 }
                 if let moving {
                     tree.nodes.moveLink(key: moving, from: parent, name.bytes, to: newParent, newName.bytes)
