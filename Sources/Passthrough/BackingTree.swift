@@ -62,9 +62,14 @@ final class BackingTree: Sendable {
                 }
                 continue
             }
-            if let status = try? SystemCall.status(of: descriptor), InodeKey(status) == key { return descriptor }
+            do throws(Errno) {
+                if InodeKey(try SystemCall.status(of: descriptor)) == key { return descriptor }
+                if node != .root { nodes.removeLink(of: node, path: path) }
+            } catch {
+                // The backing filesystem failed (e.g. ENOTCONN): say so rather than "no such file".
+                failure = error
+            }
             SystemCall.close(descriptor)
-            if node != .root { nodes.removeLink(of: node, path: path) }
         }
         throw failure
     }
