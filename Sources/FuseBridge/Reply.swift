@@ -52,6 +52,7 @@ func serve(_ raw: fuse_req_t?, _ operation: StaticString, _ body: (any FileSyste
         request.send(reply)
     } catch {
         if DaemonLog.debug { DaemonLog.trace("\(operation): \(error)") }
+        FailureLog.record(error, operation: operation)
         request.reply(error: error)
     }
 }
