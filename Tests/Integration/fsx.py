@@ -121,6 +121,7 @@ class Fsx:
         self.counts: dict[str, int] = {}
         self.files = [TrackedFile(os.path.join(directory, f"fsx-{seed}-{i}")) for i in range(files)]
         self.modes = probe_fallocate(directory)
+        self.disabled = list(disabled)
         self.weights = {op: w for op, w in WEIGHTS.items() if op not in disabled}
         if not any(self.modes.values()):
             self.weights.pop("fallocate", None)
@@ -402,7 +403,8 @@ class Fsx:
         print(f"fsx: MISMATCH with seed {self.seed} at operation {self.op}: {message}\n"
               f"fsx: last operations:\n{tail}\n"
               f"fsx: full operation log ({len(self.log)} entries): {path}\n"
-              f"fsx: replay with: fsx.py --ops {self.ops} --seed {self.seed} DIR", file=sys.stderr)
+              f"fsx: replay with: fsx.py --ops {self.ops} --seed {self.seed}"
+              f"{''.join(f' --disable {op}' for op in self.disabled)} DIR", file=sys.stderr)
 
     def cleanup(self) -> None:
         for f in self.files:

@@ -30,6 +30,8 @@ import threading
 import time
 
 ALLOWED_RACE_ERRORS = {errno.ENOENT, errno.EEXIST}
+# The name libfuse's high-level API (and so the CIFS emulator) gives a file unlinked while open.
+HIDDEN_PREFIX = ".fuse_hidden"
 POOL_FILES = [f"p{i}" for i in range(12)]
 POOL_DIRS = [f"pd{i}" for i in range(6)]
 
@@ -177,8 +179,26 @@ class Writer(threading.Thread):
             if not empty:
                 return
             rel = rng.choice(empty)
+            try:
+                os.rmdir(self.path(rel))
+            except OSError as error:
+                if error.errno != errno.ENOTEMPTY or not self.held_open_by_a_walker(rel):
+                    raise
+                self.race_errors += 1
+                return
+            del self.model[rel]
+
+    def held_open_by_a_walker(self, rel: str) -> bool:
+        """After ENOTEMPTY on a directory the model says is empty: true if what keeps it non-empty
+        is only the backing fs's hidden names for files unlinked while a walker had them open
+        (libfuse's .fuse_hidden*, which the CIFS emulator keeps like a CIFS server keeps a
+        delete-pending file), or was, and the directory now goes away."""
+        extras = [n for n in os.listdir(self.path(rel)) if os.path.join(rel, n) not in self.model]
+        if not extras:
             os.rmdir(self.path(rel))
             del self.model[rel]
+            return True
+        return all(n.startswith(HIDDEN_PREFIX) for n in extras)
 
     # -- shared pool: writers race; ENOENT and EEXIST are the races' own -------------------------
 
@@ -218,8 +238,14 @@ class Writer(threading.Thread):
             found[rel_dir] = "d"
             for name in dirnames + filenames:
                 found[os.path.join(rel_dir, name)] = None
-        for rel in found:
-            st = os.lstat(self.path(rel))
+        for rel in list(found):
+            try:
+                st = os.lstat(self.path(rel))
+            except FileNotFoundError:
+                if os.path.basename(rel).startswith(HIDDEN_PREFIX):
+                    del found[rel]  # released since the listing
+                    continue
+                raise
             found[rel] = "l" if stat.S_ISLNK(st.st_mode) else "d" if stat.S_ISDIR(st.st_mode) else "f"
         for rel, value in self.model.items():
             if found.get(rel) != value[0]:
@@ -231,7 +257,8 @@ class Writer(threading.Thread):
             elif value[0] == "l" and os.readlink(self.path(rel)) != value[1]:
                 problems.append(f"{rel}: link target differs")
         for rel in found.keys() - self.model.keys():
-            problems.append(f"{rel}: not made by the writer")
+            if not os.path.basename(rel).startswith(HIDDEN_PREFIX):
+                problems.append(f"{rel}: not made by the writer")
         return problems
 
 
@@ -255,6 +282,10 @@ class Walker(threading.Thread):
                 getattr(self, f"walk_{self.style}")()
                 self.walks += 1
             except OSError as error:
+                # os.fwalk lets a listing error through (a directory removed while open).
+                if error.errno == errno.ENOENT:
+                    self.vanished += 1
+                    continue
                 self.errors.add(f"{self.name}: {describe(error)} {error.filename}: {error}")
 
     def tolerate(self, error: OSError) -> None:
@@ -282,8 +313,9 @@ class Walker(threading.Thread):
                 with open(path, "rb") as f:
                     f.read(8192)
         except OSError as error:
-            # In the pool a name can become a directory or a file between lstat and use.
-            if self.in_shared(path) and error.errno in (errno.EINVAL, errno.EISDIR):
+            # In the pool a name can become a directory, a file or a link (to itself, say)
+            # between lstat and use.
+            if self.in_shared(path) and error.errno in (errno.EINVAL, errno.EISDIR, errno.ELOOP):
                 return
             self.tolerate(error)
 

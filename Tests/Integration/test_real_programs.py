@@ -46,8 +46,10 @@ class Roots:
         return {"ref": self.ref / name, "emu": self.emu / f"{name}-emu", "dtypefs": self.mnt / f"{name}-dt"}
 
 
-@pytest.fixture(scope="module")
-def roots(tmp_path_factory):
+# dtype=unknown is the documented fallback (every entry DT_UNKNOWN, programs lstat themselves):
+# the programs must be right with it too.
+@pytest.fixture(scope="module", params=["dtype=verify", "dtype=unknown"])
+def roots(request, tmp_path_factory):
     base = tmp_path_factory.mktemp("realprograms")
     r = Roots(base)
     for d in (r.ref, r.backing, r.emu, r.mnt, r.outside):
@@ -59,7 +61,7 @@ def roots(tmp_path_factory):
             if name != SHARED:
                 rp.build_tree(r.emu / f"{name}-dt")
         rp.assert_backing_holds_xsym(r.backing / SHARED)
-        with mounted_dtypefs(r.emu, r.mnt) as dtypefs:
+        with mounted_dtypefs(r.emu, r.mnt, options=[request.param]) as dtypefs:
             yield r
             assert dtypefs.process.poll() is None, "dtypefs died during the module"
         assert emulator.process.poll() is None
