@@ -4,53 +4,56 @@ import Glibc
 import CLinux
 import FuseKit
 
-// xattrs act on the node through /proc/self/fd of an O_PATH descriptor we checked is not a symlink:
-// following a link there could reach outside the tree, and Linux allows no user.* xattrs on links.
+// xattrs reach exactly the verified node without ever following a symlink: a non-link through the
+// /proc magic link of its O_PATH descriptor; a link (trusted.* and security.* are allowed there) as
+// its name inside the /proc magic link of its parent directory, with the l*xattr calls.
 extension PassthroughFileSystem {
-    private func withNonLinkNode<R>(_ node: NodeID, onLink linkError: Errno, _ body: (Int32) throws(Errno) -> R) throws(Errno) -> R {
-        let open = { () throws(Errno) -> Int32 in
-            node == .root ? try SystemCall.duplicate(self.tree.root) : try self.tree.open(node, flags: clinux_O_PATH)
-        }
-        let descriptor = try open()
+    private func withExtendedAttributeTarget<R>(_ node: NodeID, _ body: (UnsafePointer<CChar>, Bool) throws(Errno) -> R) throws(Errno) -> R {
+        let descriptor = node == .root ? try SystemCall.duplicate(tree.root) : try tree.open(node, flags: clinux_O_PATH)
         defer { SystemCall.close(descriptor) }
-        if FileType(mode: try SystemCall.status(of: descriptor).st_mode) == .symbolicLink { throw linkError }
-        return try body(descriptor)
+        guard FileType(mode: try SystemCall.status(of: descriptor).st_mode) == .symbolicLink else {
+            return try SystemCall.withProcPath(of: descriptor) { (path) throws(Errno) -> R in try body(path, true) }
+        }
+        return try tree.withParentOf(node) { (directory, name) throws(Errno) -> R in
+            var path = Array("/proc/self/fd/\(directory)/".utf8)
+            path.append(contentsOf: UnsafeRawBufferPointer(start: name, count: strlen(name)))
+            path.append(0)
+            return try path.withUnsafeBufferPointer { (bytes) throws(Errno) -> R in
+                try bytes.withMemoryRebound(to: CChar.self) { (chars) throws(Errno) -> R in try body(chars.baseAddress!, false) }
+            }
+        }
     }
 
     public func setExtendedAttribute(node: NodeID, name: FileName, value: UnsafeRawBufferPointer, flags: Int32) throws(Errno) {
-        try withNonLinkNode(node, onLink: .permission) { (descriptor) throws(Errno) in
+        try withExtendedAttributeTarget(node) { (path, followsLast) throws(Errno) in
             try name.withCString { (cName) throws(Errno) in
-                try SystemCall.setExtendedAttribute(descriptor, name: cName, value: value, flags: flags)
+                try SystemCall.setExtendedAttribute(path, followsLast: followsLast, name: cName, value: value, flags: flags)
             }
         }
     }
 
     public func getExtendedAttribute(node: NodeID, name: FileName, size: Int) throws(Errno) -> ExtendedAttributeReply {
-        try withNonLinkNode(node, onLink: Errno(ENODATA)) { (descriptor) throws(Errno) -> ExtendedAttributeReply in
+        try withExtendedAttributeTarget(node) { (path, followsLast) throws(Errno) -> ExtendedAttributeReply in
             try name.withCString { (cName) throws(Errno) -> ExtendedAttributeReply in
                 try Self.sized(size) { (buffer) throws(Errno) -> Int in
-                    try SystemCall.getExtendedAttribute(descriptor, name: cName, into: buffer)
+                    try SystemCall.getExtendedAttribute(path, followsLast: followsLast, name: cName, into: buffer)
                 }
             }
         }
     }
 
     public func listExtendedAttributes(node: NodeID, size: Int) throws(Errno) -> ExtendedAttributeReply {
-        do {
-            return try withNonLinkNode(node, onLink: Errno(ENODATA)) { (descriptor) throws(Errno) -> ExtendedAttributeReply in
-                try Self.sized(size) { (buffer) throws(Errno) -> Int in
-                    try SystemCall.listExtendedAttributes(descriptor, into: buffer)
-                }
+        try withExtendedAttributeTarget(node) { (path, followsLast) throws(Errno) -> ExtendedAttributeReply in
+            try Self.sized(size) { (buffer) throws(Errno) -> Int in
+                try SystemCall.listExtendedAttributes(path, followsLast: followsLast, into: buffer)
             }
-        } catch Errno(ENODATA) {
-            return size == 0 ? .size(0) : .bytes([])
         }
     }
 
     public func removeExtendedAttribute(node: NodeID, name: FileName) throws(Errno) {
-        try withNonLinkNode(node, onLink: .permission) { (descriptor) throws(Errno) in
+        try withExtendedAttributeTarget(node) { (path, followsLast) throws(Errno) in
             try name.withCString { (cName) throws(Errno) in
-                try SystemCall.removeExtendedAttribute(descriptor, name: cName)
+                try SystemCall.removeExtendedAttribute(path, followsLast: followsLast, name: cName)
             }
         }
     }

@@ -4,34 +4,33 @@ import Glibc
 import CLinux
 import FuseKit
 
-// xattr calls go through /proc/self/fd/N of an O_PATH descriptor: the magic link reaches exactly
-// the object we resolved safely, and O_PATH descriptors have no f*xattr form.
+// xattr calls name their object by a /proc path built by the caller (see ExtendedAttributeTarget):
+// O_PATH descriptors have no f*xattr form. `followsLast` picks getxattr or lgetxattr.
 extension SystemCall {
-    /// `getxattr`
-    static func getExtendedAttribute(_ descriptor: Int32, name: UnsafePointer<CChar>, into buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> Int {
-        try withProcPath(of: descriptor) { (path) throws(Errno) -> Int in
-            try retryingInterrupts { getxattr(path, name, buffer.baseAddress, buffer.count) }
+    /// `getxattr` / `lgetxattr`
+    static func getExtendedAttribute(_ path: UnsafePointer<CChar>, followsLast: Bool, name: UnsafePointer<CChar>,
+                                     into buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> Int {
+        try retryingInterrupts {
+            followsLast ? getxattr(path, name, buffer.baseAddress, buffer.count) : lgetxattr(path, name, buffer.baseAddress, buffer.count)
         }
     }
 
-    /// `setxattr`
-    static func setExtendedAttribute(_ descriptor: Int32, name: UnsafePointer<CChar>, value: UnsafeRawBufferPointer, flags: Int32) throws(Errno) {
-        try withProcPath(of: descriptor) { (path) throws(Errno) in
-            _ = try retryingInterrupts { setxattr(path, name, value.baseAddress, value.count, flags) }
+    /// `setxattr` / `lsetxattr`
+    static func setExtendedAttribute(_ path: UnsafePointer<CChar>, followsLast: Bool, name: UnsafePointer<CChar>,
+                                     value: UnsafeRawBufferPointer, flags: Int32) throws(Errno) {
+        _ = try retryingInterrupts {
+            followsLast ? setxattr(path, name, value.baseAddress, value.count, flags) : lsetxattr(path, name, value.baseAddress, value.count, flags)
         }
     }
 
-    /// `listxattr`
-    static func listExtendedAttributes(_ descriptor: Int32, into buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> Int {
-        try withProcPath(of: descriptor) { (path) throws(Errno) -> Int in
-            try retryingInterrupts { listxattr(path, buffer.baseAddress?.assumingMemoryBound(to: CChar.self), buffer.count) }
-        }
+    /// `listxattr` / `llistxattr`
+    static func listExtendedAttributes(_ path: UnsafePointer<CChar>, followsLast: Bool, into buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> Int {
+        let list = buffer.baseAddress?.assumingMemoryBound(to: CChar.self)
+        return try retryingInterrupts { followsLast ? listxattr(path, list, buffer.count) : llistxattr(path, list, buffer.count) }
     }
 
-    /// `removexattr`
-    static func removeExtendedAttribute(_ descriptor: Int32, name: UnsafePointer<CChar>) throws(Errno) {
-        try withProcPath(of: descriptor) { (path) throws(Errno) in
-            _ = try retryingInterrupts { removexattr(path, name) }
-        }
+    /// `removexattr` / `lremovexattr`
+    static func removeExtendedAttribute(_ path: UnsafePointer<CChar>, followsLast: Bool, name: UnsafePointer<CChar>) throws(Errno) {
+        _ = try retryingInterrupts { followsLast ? removexattr(path, name) : lremovexattr(path, name) }
     }
 }

@@ -187,12 +187,25 @@ import Testing
         }
         #expect(read == value)
         #expect(throws: Errno(ENODATA)) { try fs.getExtendedAttribute(node: file.node, name: FileName("user.none"), size: 64) }
-        // No xattr call ever follows a link.
+        // On a link the call acts on the link itself, never its target: Linux refuses user.* there,
+        // and the target's value stays as it was.
         #expect(throws: Errno.permission) {
             try value.withUnsafeBytes { buffer in
                 try fs.setExtendedAttribute(node: link.node, name: FileName("user.test"), value: buffer, flags: 0)
             }
         }
+        let fileLink = try fs.lookup(parent: .root, name: FileName("link-to-file"))
+        #expect(throws: Errno(ENODATA)) { try fs.getExtendedAttribute(node: fileLink.node, name: FileName("user.test"), size: 64) }
+        let trusted: [UInt8] = Array("t".utf8)
+        try trusted.withUnsafeBytes { buffer in
+            try fs.setExtendedAttribute(node: fileLink.node, name: FileName("trusted.test"), value: buffer, flags: 0)
+        }
+        guard case let .bytes(onLink) = try fs.getExtendedAttribute(node: fileLink.node, name: FileName("trusted.test"), size: 64) else {
+            Issue.record("expected bytes")
+            return
+        }
+        #expect(onLink == trusted)
+        #expect(throws: Errno(ENODATA)) { try fs.getExtendedAttribute(node: file.node, name: FileName("trusted.test"), size: 64) }
     }
 
     /// Another client swaps a directory we know for a symlink pointing outside: every operation on
