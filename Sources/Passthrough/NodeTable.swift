@@ -136,13 +136,28 @@ final class NodeTable: Sendable {
         }
     }
 
-    /// The object `key` is gone (its last name removed through us): a new object that reuses the
-    /// inode number must get a new node, not the kernel's cached inode of the dead one.
-    func detach(key: InodeKey) {
+    /// The object `key` is about to lose its last name through us: from now on a new object that
+    /// reuses the inode number gets a new node, not the kernel's cached inode of the dying one. Done
+    /// before the removal, so a concurrent create that recycles the number cannot slip in between;
+    /// `finishDetach` or `reattach` follows.
+    func detach(key: InodeKey) -> NodeID? {
         state.withLock { state in
-            guard let id = state.nodeByKey[key], id != NodeID.root.rawValue else { return }
+            guard let id = state.nodeByKey[key], id != NodeID.root.rawValue else { return nil }
             state.nodeByKey[key] = nil
-            state.nodes[id]?.links.removeAll()
+            return NodeID(id)
+        }
+    }
+
+    /// The removal succeeded: the detached node has no names left.
+    func finishDetach(_ node: NodeID) {
+        state.withLock { $0.nodes[node.rawValue]?.links.removeAll() }
+    }
+
+    /// The removal failed: the object still exists, so its node is found by its key again.
+    func reattach(_ node: NodeID, key: InodeKey) {
+        state.withLock { state in
+            guard state.nodes[node.rawValue] != nil, state.nodeByKey[key] == nil else { return }
+            state.nodeByKey[key] = node.rawValue
         }
     }
 

@@ -56,15 +56,25 @@ extension PassthroughFileSystem {
         try tree.withEntry(parent, name) { (directory, cName) throws(Errno) in
             // The key tells which node loses this name (a hard link keeps its other names).
             let before = try? SystemCall.status(in: directory, cName)
-            try SystemCall.unlink(in: directory, cName, flags: flags)
-            guard let before else { return }
-            let key = InodeKey(before)
-            if key.type == .directory || before.st_nlink <= 1 {
-                tree.nodes.detach(key: key)
-            } else {
+            let key = before.map(InodeKey.init)
+            let dying = before.flatMap { status in Self.isLastName(status) ? tree.nodes.detach(key: InodeKey(status)) : nil }
+            do throws(Errno) {
+                try SystemCall.unlink(in: directory, cName, flags: flags)
+            } catch {
+                if let dying, let key { tree.nodes.reattach(dying, key: key) }
+                throw error
+            }
+            if let dying {
+                tree.nodes.finishDetach(dying)
+            } else if let key {
                 tree.nodes.removeLink(parent: parent, name: name.bytes, key: key)
             }
         }
+    }
+
+    /// Removing this name removes the object: a directory, or a file with one link.
+    private static func isLastName(_ status: stat) -> Bool {
+        FileType(mode: status.st_mode) == .directory || status.st_nlink <= 1
     }
 
     public func rename(parent: NodeID, name: FileName, newParent: NodeID, newName: FileName, flags: UInt32) throws(Errno) {
@@ -73,15 +83,23 @@ extension PassthroughFileSystem {
                 let moving = try? InodeKey(SystemCall.status(in: directory, cName))
                 let replacedStatus = try? SystemCall.status(in: newDirectory, cNewName)
                 let replaced = replacedStatus.map(InodeKey.init)
-                try SystemCall.rename(from: directory, cName, to: newDirectory, cNewName, flags: flags)
-                if flags & clinux_RENAME_EXCHANGE != 0, let replaced {
+                let exchange = flags & clinux_RENAME_EXCHANGE != 0
+                // A target that loses its last name is detached first, as in unlink.
+                let dying = replacedStatus.flatMap { status in
+                    !exchange && InodeKey(status) != moving && Self.isLastName(status) ? tree.nodes.detach(key: InodeKey(status)) : nil
+                }
+                do throws(Errno) {
+                    try SystemCall.rename(from: directory, cName, to: newDirectory, cNewName, flags: flags)
+                } catch {
+                    if let dying, let replaced { tree.nodes.reattach(dying, key: replaced) }
+                    throw error
+                }
+                if exchange, let replaced {
                     tree.nodes.moveLink(key: replaced, from: newParent, newName.bytes, to: parent, name.bytes)
-                } else if let replaced, let replacedStatus, replaced != moving {
-                    if replaced.type == .directory || replacedStatus.st_nlink <= 1 {
-                        tree.nodes.detach(key: replaced)
-                    } else {
-                        tree.nodes.removeLink(parent: newParent, name: newName.bytes, key: replaced)
-                    }
+                } else if let dying {
+                    tree.nodes.finishDetach(dying)
+                } else if let replaced, replaced != moving {
+                    tree.nodes.removeLink(parent: newParent, name: newName.bytes, key: replaced)
                 }
                 if let moving {
                     tree.nodes.moveLink(key: moving, from: parent, name.bytes, to: newParent, newName.bytes)
