@@ -38,8 +38,13 @@ final class BackingTree: Sendable {
         // exactly that inode through its /proc magic link.
         let pathDescriptor = try openVerified(node, flags: clinux_O_PATH | (flags & O_DIRECTORY))
         defer { SystemCall.close(pathDescriptor) }
-        return try SystemCall.withProcPath(of: pathDescriptor) { (path) throws(Errno) -> Int32 in
-            try retryingInterrupts { Glibc.open(path, (flags & ~O_NOFOLLOW) | O_CLOEXEC) }
+        do throws(Errno) {
+            return try SystemCall.withProcPath(of: pathDescriptor) { (path) throws(Errno) -> Int32 in
+                try retryingInterrupts { Glibc.open(path, (flags & ~O_NOFOLLOW) | O_CLOEXEC) }
+            }
+        } catch where error == Errno(ESTALE) {
+            // Removed since it was verified (path-based FUSE filesystems say ESTALE): it is gone.
+            throw .noEntry
         }
     }
 
@@ -64,6 +69,9 @@ final class BackingTree: Sendable {
             }
             do throws(Errno) {
                 if InodeKey(try SystemCall.status(of: descriptor)) == key { return descriptor }
+                if node != .root { nodes.removeLink(of: node, path: path) }
+            } catch where error == Errno(ESTALE) {
+                // Removed between open and fstat (path-based FUSE filesystems say ESTALE): gone.
                 if node != .root { nodes.removeLink(of: node, path: path) }
             } catch {
                 // The backing filesystem failed (e.g. ENOTCONN): say so rather than "no such file".

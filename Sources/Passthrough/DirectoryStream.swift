@@ -71,7 +71,14 @@ final class DirectoryStream: @unchecked Sendable {
     func fill() throws(Errno) -> Bool {
         if index < records.count { return true }
         discardBatch()
-        let count = try SystemCall.readDirectoryEntries(descriptor, into: buffer)
+        let count: Int
+        do throws(Errno) {
+            count = try SystemCall.readDirectoryEntries(descriptor, into: buffer)
+        } catch where error == Errno(ESTALE) {
+            // A directory removed while open lists as empty on local filesystems; path-based FUSE
+            // backings say ESTALE instead. Answer as a local filesystem would.
+            return false
+        }
         guard count > 0 else { return false }
         length = count
         var cursor = 0

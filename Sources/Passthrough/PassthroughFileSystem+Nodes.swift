@@ -34,7 +34,12 @@ extension PassthroughFileSystem {
             } catch {
                 // No name reaches it any more, but it may still be open (unlinked while open).
                 guard let descriptor = openFiles.any(for: node) else { throw error }
-                status = try SystemCall.status(of: descriptor)
+                do throws(Errno) {
+                    status = try SystemCall.status(of: descriptor)
+                } catch where error == Errno(ESTALE) {
+                    // The backing object is gone and its filesystem cannot stat the open file.
+                    throw .noEntry
+                }
             }
         }
         return AttributesReply(attributes: Attributes(status), timeout: configuration.attributeTimeout)
