@@ -26,9 +26,10 @@ trap on_exit EXIT
 # all neither needs the network nor root for this step.
 #   fuse3, libfuse3-dev, pkg-config, gcc: dtypefs and the CIFS emulator fixture (FUSE)
 #   attr: getfattr/setfattr; util-linux: prlimit; findutils, coreutils, tar: walkers under test
-#   rsync, ripgrep, fd-find, git: real programs the integration tests walk the mounts with
+#   rsync, ripgrep, fd-find, git, nodejs: real programs the integration tests walk the mounts with
+#   systemd (systemd-analyze, the fstab generator), man-db and groff-base: the unit and man page tests
 packages=(fuse3 libfuse3-dev pkg-config gcc attr util-linux findutils coreutils tar rsync ripgrep
-          fd-find git)
+          fd-find git nodejs systemd man-db groff-base)
 
 banner "system packages"
 missing=()
