@@ -17,7 +17,9 @@ final class EntryVerifier: Sendable {
         pool = self.concurrency > 1 ? WorkerPool.shared : nil
     }
 
-    /// lstats up to `count` records from the stream's current one.
+    /// lstats up to `count` records from the stream's current one. They start one after another; only
+    /// when they prove slow (a network round trip each, not a cached inode) does the rest of the
+    /// batch go to the pool: on a fast backing, waking threads would cost more than the lstats.
     func verify(_ stream: DirectoryStream, count: Int) -> DirectoryStream.Verification {
         let records = stream.records
         let start = stream.index
@@ -32,13 +34,30 @@ final class EntryVerifier: Sendable {
                     if record.isDotOrDotDot { return }
                     foundBase[offset] = SystemCall.statusIfPresent(in: stream.descriptor, stream.name(of: record), into: &statusBase[offset])
                 }
-                if let pool, end - start >= Self.minimumParallelBatch {
-                    pool.run(range: 0..<(end - start), work)
-                } else {
-                    for offset in 0..<(end - start) { work(offset) }
+                let total = end - start
+                var done = 0
+                let began = Self.now()
+                while done < total {
+                    work(done)
+                    done += 1
+                    if pool != nil, total - done >= Self.minimumParallelBatch, Self.now() - began > Self.slowBatchNanoseconds {
+                        break
+                    }
+                }
+                if let pool, done < total {
+                    pool.run(range: done..<total, work)
                 }
             }
         }
         return DirectoryStream.Verification(start: start, statuses: statuses, found: found)
+    }
+
+    /// Sequential lstats that take longer than this in total are not being served from a cache.
+    private static let slowBatchNanoseconds: Int64 = 150_000
+
+    private static func now() -> Int64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
     }
 }
