@@ -4,8 +4,20 @@
  * (see xsym.h), and then:
  *   - lstat reports them as symlinks (S_IFLNK, size = target length), readlink decodes them;
  *   - readdir reports them as DT_REG, because that is what the kernel's cifs_filldir does.
- * READDIRPLUS is switched off so that readdir cannot hand the kernel attributes that would hide
- * the mismatch: as on CIFS, getdents and lstat disagree.
+ *
+ * It caches like a CIFS mount with its default actimeo=1, because the cost of verifying d_type
+ * depends on it:
+ *   - readdir primes the kernel's caches (READDIRPLUS) with the attributes of every ordinary
+ *     entry, as cifs_filldir does from the FIND reply, so an lstat right after a listing is
+ *     answered by the kernel without a request;
+ *   - a 1067-byte regular file (an XSym candidate, valid or not) is listed as DT_REG with nothing
+ *     cached, as cifs_filldir marks such files for revalidation: its lstat goes to the "server"
+ *     (LOOKUP), where getattr opens and decodes it and answers S_IFLNK;
+ *   - names and attributes stay cached for 1 s (entry_timeout, attr_timeout), so a change made in
+ *     BACKING beside the mount can go unseen for up to 1 s, as on CIFS.
+ * With -o latency_us=N every request costs one round trip of N µs, except that the getattr of an
+ * XSym candidate costs three (open, read, close: check_mf_symlink) and the readlink of one none
+ * (CIFS answers it from the target that getattr kept: cifs_get_link).
  *
  * It is written against libfuse's high-level API, independently of dtypefs, so that a bug shared
  * with the driver cannot hide itself.
@@ -21,6 +33,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,13 +66,29 @@ static const struct fuse_opt emulator_opts[] = {
     FUSE_OPT_END,
 };
 
-/* Emulates one network round trip per request, so benchmarks can show what latency costs. */
-static void round_trip(void) {
-    if (options.latency_us == 0)
+/* Emulates `count` network round trips, so benchmarks can show what latency costs. */
+static void round_trips(unsigned count) {
+    unsigned long long total = (unsigned long long)options.latency_us * count;
+    if (total == 0)
         return;
-    struct timespec left = {options.latency_us / 1000000, (long)(options.latency_us % 1000000) * 1000};
+    struct timespec left = {(time_t)(total / 1000000), (long)(total % 1000000) * 1000};
     while (nanosleep(&left, &left) == -1 && errno == EINTR) {
     }
+}
+
+/* One round trip: what every request costs. */
+static void round_trip(void) {
+    round_trips(1);
+}
+
+/* CIFS opens, reads and closes a 1067-byte file to tell whether it is an XSym link (in the getattr
+ * that revalidates it, check_mf_symlink): beyond the request's own round trip, two more. */
+enum { XSYM_CHECK_EXTRA_TRIPS = 2 };
+
+/* Whether CIFS would have to read this file to know its type: only a regular file of exactly
+ * 1067 bytes can hold an XSym link. */
+static bool is_xsym_candidate(const struct stat *st) {
+    return S_ISREG(st->st_mode) && st->st_size == XSYM_FILE_SIZE;
 }
 
 /* FUSE paths start with "/"; the *at calls want them relative to the backing directory. */
@@ -70,7 +100,7 @@ static const char *rel(const char *path) {
 
 /* Returns the decoded target length if BACKING's `path` is an XSym file, else a negative errno. */
 static ssize_t read_xsym(const char *path, const struct stat *raw, char *target) {
-    if (!S_ISREG(raw->st_mode) || raw->st_size != XSYM_FILE_SIZE)
+    if (!is_xsym_candidate(raw))
         return -EINVAL;
     int fd = openat(backing_fd, rel(path), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd == -1)
@@ -97,14 +127,175 @@ static void give_to_caller(const char *path) {
         (void)fchownat(backing_fd, rel(path), ctx->uid, ctx->gid, AT_SYMLINK_NOFOLLOW);
 }
 
+/*
+ * Hard links. The high-level API gives each name its own kernel inode, so with attributes cached
+ * for a second a change made through one name (a write, a chmod, a new link) would leave the other
+ * names' cached size, mode or link count stale. CIFS (serverino) shares one inode between the names
+ * and shows no such staleness, so the emulator remembers under which names it has shown each
+ * multiply-linked regular file and, when the file changes, drops the kernel's cache of its other
+ * names (fuse_invalidate_path). The requester's own name is left alone: the kernel updates that
+ * inode itself, and may hold its page locks while it waits for the reply. Invalidating another
+ * name waits for that name's page locks, whose holders are waiting on requests that other worker
+ * threads serve: do not run the emulator single-threaded (-s) with hard links written through
+ * several names at once.
+ */
+struct link_name {
+    struct link_name *next;
+    dev_t dev;
+    ino_t ino;
+    char path[]; /* as FUSE names it: "/dir/name" */
+};
+
+static struct link_name *link_names;
+static pthread_mutex_t link_names_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static bool is_multiply_linked(const struct stat *st) {
+    return S_ISREG(st->st_mode) && st->st_nlink > 1;
+}
+
+/* Notes that `path` names the multiply-linked file `st` (anything else is ignored). */
+static void remember_name(const char *path, const struct stat *st) {
+    if (path == NULL || !is_multiply_linked(st))
+        return;
+    pthread_mutex_lock(&link_names_lock);
+    struct link_name **at = &link_names;
+    for (; *at != NULL; at = &(*at)->next) {
+        if (strcmp((*at)->path, path) == 0)
+            break;
+    }
+    if (*at != NULL) {
+        (*at)->dev = st->st_dev;
+        (*at)->ino = st->st_ino;
+    } else {
+        size_t len = strlen(path);
+        struct link_name *entry = malloc(sizeof *entry + len + 1);
+        if (entry != NULL) {
+            entry->next = NULL;
+            entry->dev = st->st_dev;
+            entry->ino = st->st_ino;
+            memcpy(entry->path, path, len + 1);
+            *at = entry;
+        }
+    }
+    pthread_mutex_unlock(&link_names_lock);
+}
+
+/* What follows `prefix` in `path` ("" or "/..."), or NULL unless `path` is `prefix` itself or lies
+ * beneath it. */
+static const char *beneath(const char *path, const char *prefix) {
+    size_t len = strlen(prefix);
+    if (strncmp(path, prefix, len) != 0 || (path[len] != '\0' && path[len] != '/'))
+        return NULL;
+    return path + len;
+}
+
+/* Forgets every name at or beneath `path` (it was unlinked, or renamed over). */
+static void forget_names(const char *path) {
+    pthread_mutex_lock(&link_names_lock);
+    for (struct link_name **at = &link_names; *at != NULL;) {
+        if (beneath((*at)->path, path) != NULL) {
+            struct link_name *gone = *at;
+            *at = gone->next;
+            free(gone);
+        } else {
+            at = &(*at)->next;
+        }
+    }
+    pthread_mutex_unlock(&link_names_lock);
+}
+
+/* Moves the names at or beneath `from` to `to`, and (exchange) those beneath `to` to `from`. */
+static void rename_names(const char *from, const char *to, bool exchange) {
+    if (!exchange)
+        forget_names(to);
+    pthread_mutex_lock(&link_names_lock);
+    for (struct link_name **at = &link_names; *at != NULL;) {
+        const char *rest = beneath((*at)->path, from);
+        const char *new_prefix = to;
+        if (rest == NULL && exchange && (rest = beneath((*at)->path, to)) != NULL)
+            new_prefix = from;
+        if (rest == NULL) {
+            at = &(*at)->next;
+            continue;
+        }
+        size_t prefix_len = strlen(new_prefix), rest_len = strlen(rest);
+        struct link_name *moved = malloc(sizeof *moved + prefix_len + rest_len + 1);
+        struct link_name *old = *at;
+        if (moved == NULL) { /* lose the name: its staleness is then CIFS's up to attr_timeout */
+            *at = old->next;
+            free(old);
+            continue;
+        }
+        moved->next = old->next;
+        moved->dev = old->dev;
+        moved->ino = old->ino;
+        memcpy(moved->path, new_prefix, prefix_len);
+        memcpy(moved->path + prefix_len, rest, rest_len + 1);
+        *at = moved;
+        free(old);
+        at = &moved->next;
+    }
+    pthread_mutex_unlock(&link_names_lock);
+}
+
+/* Drops the kernel's cached attributes and pages of every other known name of `st`'s file. */
+static void invalidate_other_names(const struct stat *st, const char *except) {
+    enum { MAX_BATCH = 64 };
+    char *paths[MAX_BATCH];
+    size_t count = 0;
+    pthread_mutex_lock(&link_names_lock);
+    for (struct link_name *entry = link_names; entry != NULL && count < MAX_BATCH; entry = entry->next) {
+        if (entry->ino == st->st_ino && entry->dev == st->st_dev &&
+            (except == NULL || strcmp(entry->path, except) != 0)) {
+            paths[count] = strdup(entry->path);
+            if (paths[count] != NULL)
+                count++;
+        }
+    }
+    pthread_mutex_unlock(&link_names_lock);
+    struct fuse *fuse = fuse_get_context()->fuse;
+    for (size_t i = 0; i < count; i++) {
+        /* -ENOENT: the kernel holds no inode for that name, so nothing of it can be stale. */
+        (void)fuse_invalidate_path(fuse, paths[i]);
+        struct stat now;
+        if (fstatat(backing_fd, rel(paths[i]), &now, AT_SYMLINK_NOFOLLOW) == -1 ||
+            now.st_ino != st->st_ino || now.st_dev != st->st_dev)
+            forget_names(paths[i]);
+        free(paths[i]);
+    }
+}
+
+static bool any_link_names(void) {
+    pthread_mutex_lock(&link_names_lock);
+    bool any = link_names != NULL;
+    pthread_mutex_unlock(&link_names_lock);
+    return any;
+}
+
+/* After a change to the file behind `path` (or the open file `fi`), made through `path`. */
+static void file_changed(const char *path, struct fuse_file_info *fi) {
+    /* Without the requester's name its own inode could not be told apart from the others. */
+    if (path == NULL || !any_link_names())
+        return;
+    struct stat st;
+    int res = fi != NULL ? fstat((int)fi->fh, &st)
+                         : fstatat(backing_fd, rel(path), &st, AT_SYMLINK_NOFOLLOW);
+    if (res == 0 && S_ISREG(st.st_mode))
+        invalidate_other_names(&st, path);
+}
+
 static void *emu_init(struct fuse_conn_info *conn, struct fuse_config *cfg) {
-    /* READDIRPLUS would give the kernel each entry's attributes with the listing; CIFS readdir
-     * does not, and those attributes would make the listing's DT_REG and lstat's S_IFLNK agree. */
-    conn->want &= ~(unsigned)(FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO);
+    /* READDIRPLUS, as the kernel likes it (AUTO: plus for a directory's first batch and whenever
+     * its entries are being looked up): readdir hands the kernel the attributes of ordinary
+     * entries, as cifs_filldir primes the CIFS caches from a FIND reply. emu_readdir decides which
+     * entries are primed. */
+    conn->want |= conn->capable & (FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO);
     cfg->use_ino = 1;
-    /* Handle operations use the descriptor, never the path. hard_remove stays off: fstat(2)
-     * reaches getattr without a handle, so an unlinked open file must keep a (hidden) name. */
-    cfg->nullpath_ok = 1;
+    /* Handle operations get their path too (nullpath_ok off): a change through one hard link must
+     * invalidate the kernel's cache of the other names, not of the one the kernel is using.
+     * hard_remove stays off: fstat(2) reaches getattr without a handle, so an unlinked open file
+     * must keep a (hidden) name. */
+    cfg->nullpath_ok = 0;
     return NULL;
 }
 
@@ -114,20 +305,25 @@ static int emu_getattr(const char *path, struct stat *st, struct fuse_file_info 
     if (fi != NULL) {
         if (fstat((int)fi->fh, st) == -1)
             return -errno;
-        if (S_ISREG(st->st_mode) && st->st_size == XSYM_FILE_SIZE) {
+        if (is_xsym_candidate(st)) {
+            round_trips(XSYM_CHECK_EXTRA_TRIPS);
             char buf[XSYM_FILE_SIZE];
             ssize_t got = pread((int)fi->fh, buf, sizeof buf, 0);
             ssize_t length = got > 0 ? xsym_decode(buf, (size_t)got, target) : -EINVAL;
             if (length >= 0)
                 present_as_link(st, (size_t)length);
         }
+        remember_name(path, st);
         return 0;
     }
     if (fstatat(backing_fd, rel(path), st, AT_SYMLINK_NOFOLLOW) == -1)
         return -errno;
+    if (is_xsym_candidate(st))
+        round_trips(XSYM_CHECK_EXTRA_TRIPS);
     ssize_t length = read_xsym(path, st, target);
     if (length >= 0)
         present_as_link(st, (size_t)length);
+    remember_name(path, st);
     return 0;
 }
 
@@ -136,13 +332,23 @@ static int emu_access(const char *path, int mask) {
     return faccessat(backing_fd, rel(path), mask, AT_SYMLINK_NOFOLLOW) == -1 ? -errno : 0;
 }
 
+/*
+ * The readlink of an XSym file costs no round trip: CIFS never asks the server for it, since the
+ * getattr that made the inode a symlink (check_mf_symlink, the three round trips above) kept the
+ * target, and cifs_get_link answers from it. Anything else costs its round trip as usual.
+ */
 static int emu_readlink(const char *path, char *buf, size_t size) {
-    round_trip();
-    if (size == 0)
+    if (size == 0) {
+        round_trip();
         return -EINVAL;
+    }
     struct stat raw;
-    if (fstatat(backing_fd, rel(path), &raw, AT_SYMLINK_NOFOLLOW) == -1)
+    if (fstatat(backing_fd, rel(path), &raw, AT_SYMLINK_NOFOLLOW) == -1) {
+        round_trip();
         return -errno;
+    }
+    if (!is_xsym_candidate(&raw))
+        round_trip();
     if (S_ISLNK(raw.st_mode)) {
         ssize_t n = readlinkat(backing_fd, rel(path), buf, size - 1);
         if (n == -1)
@@ -188,7 +394,14 @@ static int emu_mkdir(const char *path, mode_t mode) {
 
 static int emu_unlink(const char *path) {
     round_trip();
-    return unlinkat(backing_fd, rel(path), 0) == -1 ? -errno : 0;
+    struct stat before;
+    bool known = fstatat(backing_fd, rel(path), &before, AT_SYMLINK_NOFOLLOW) == 0;
+    if (unlinkat(backing_fd, rel(path), 0) == -1)
+        return -errno;
+    forget_names(path);
+    if (known && is_multiply_linked(&before))
+        invalidate_other_names(&before, path); /* their link count dropped */
+    return 0;
 }
 
 static int emu_rmdir(const char *path) {
@@ -221,37 +434,64 @@ static int emu_symlink(const char *target, const char *path) {
 
 static int emu_rename(const char *from, const char *to, unsigned int flags) {
     round_trip();
-    return renameat2(backing_fd, rel(from), backing_fd, rel(to), flags) == -1 ? -errno : 0;
+    struct stat victim;
+    bool replaces = !(flags & RENAME_EXCHANGE) &&
+                    fstatat(backing_fd, rel(to), &victim, AT_SYMLINK_NOFOLLOW) == 0;
+    if (renameat2(backing_fd, rel(from), backing_fd, rel(to), flags) == -1)
+        return -errno;
+    rename_names(from, to, (flags & RENAME_EXCHANGE) != 0);
+    if (replaces && is_multiply_linked(&victim))
+        invalidate_other_names(&victim, to); /* the replaced file lost a link */
+    return 0;
 }
 
 static int emu_link(const char *from, const char *to) {
     round_trip();
-    return linkat(backing_fd, rel(from), backing_fd, rel(to), 0) == -1 ? -errno : 0;
+    if (linkat(backing_fd, rel(from), backing_fd, rel(to), 0) == -1)
+        return -errno;
+    struct stat st;
+    if (fstatat(backing_fd, rel(to), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        remember_name(from, &st);
+        remember_name(to, &st);
+        invalidate_other_names(&st, to); /* `from` included: its link count grew */
+    }
+    return 0;
 }
 
 static int emu_chmod(const char *path, mode_t mode, struct fuse_file_info *fi) {
     round_trip();
     int res = fi != NULL ? fchmod((int)fi->fh, mode)
                          : fchmodat(backing_fd, rel(path), mode, AT_SYMLINK_NOFOLLOW);
-    return res == -1 ? -errno : 0;
+    if (res == -1)
+        return -errno;
+    file_changed(path, fi);
+    return 0;
 }
 
 static int emu_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi) {
     round_trip();
     int res = fi != NULL ? fchown((int)fi->fh, uid, gid)
                          : fchownat(backing_fd, rel(path), uid, gid, AT_SYMLINK_NOFOLLOW);
-    return res == -1 ? -errno : 0;
+    if (res == -1)
+        return -errno;
+    file_changed(path, fi);
+    return 0;
 }
 
 static int emu_truncate(const char *path, off_t size, struct fuse_file_info *fi) {
     round_trip();
-    if (fi != NULL)
-        return ftruncate((int)fi->fh, size) == -1 ? -errno : 0;
-    int fd = openat(backing_fd, rel(path), O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd == -1)
-        return -errno;
-    int res = ftruncate(fd, size) == -1 ? -errno : 0;
-    close(fd);
+    int res;
+    if (fi != NULL) {
+        res = ftruncate((int)fi->fh, size) == -1 ? -errno : 0;
+    } else {
+        int fd = openat(backing_fd, rel(path), O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd == -1)
+            return -errno;
+        res = ftruncate(fd, size) == -1 ? -errno : 0;
+        close(fd);
+    }
+    if (res == 0)
+        file_changed(path, fi);
     return res;
 }
 
@@ -259,7 +499,10 @@ static int emu_utimens(const char *path, const struct timespec tv[2], struct fus
     round_trip();
     int res = fi != NULL ? futimens((int)fi->fh, tv)
                          : utimensat(backing_fd, rel(path), tv, AT_SYMLINK_NOFOLLOW);
-    return res == -1 ? -errno : 0;
+    if (res == -1)
+        return -errno;
+    file_changed(path, fi);
+    return 0;
 }
 
 static int emu_open(const char *path, struct fuse_file_info *fi) {
@@ -268,6 +511,8 @@ static int emu_open(const char *path, struct fuse_file_info *fi) {
     if (fd == -1)
         return -errno;
     fi->fh = (uint64_t)fd;
+    if (fi->flags & O_TRUNC)
+        file_changed(path, fi);
     return 0;
 }
 
@@ -290,10 +535,12 @@ static int emu_read(const char *path, char *buf, size_t size, off_t off, struct 
 
 static int emu_write(const char *path, const char *buf, size_t size, off_t off,
                      struct fuse_file_info *fi) {
-    (void)path;
     round_trip();
     ssize_t n = pwrite((int)fi->fh, buf, size, off);
-    return n == -1 ? -errno : (int)n;
+    if (n == -1)
+        return -errno;
+    file_changed(path, fi);
+    return (int)n;
 }
 
 static int emu_statfs(const char *path, struct statvfs *st) {
@@ -327,9 +574,11 @@ static int emu_fsync(const char *path, int datasync, struct fuse_file_info *fi) 
 }
 
 static int emu_fallocate(const char *path, int mode, off_t off, off_t len, struct fuse_file_info *fi) {
-    (void)path;
     round_trip();
-    return fallocate((int)fi->fh, mode, off, len) == -1 ? -errno : 0;
+    if (fallocate((int)fi->fh, mode, off, len) == -1)
+        return -errno;
+    file_changed(path, fi);
+    return 0;
 }
 
 static off_t emu_lseek(const char *path, off_t off, int whence, struct fuse_file_info *fi) {
@@ -362,6 +611,8 @@ static int emu_setxattr(const char *path, const char *name, const char *value, s
         return res;
     res = setxattr(p.name, name, value, size, flags) == -1 ? -errno : 0;
     close(p.fd);
+    if (res == 0)
+        file_changed(path, NULL);
     return res;
 }
 
@@ -397,6 +648,8 @@ static int emu_removexattr(const char *path, const char *name) {
         return res;
     res = removexattr(p.name, name) == -1 ? -errno : 0;
     close(p.fd);
+    if (res == 0)
+        file_changed(path, NULL);
     return res;
 }
 
@@ -425,12 +678,20 @@ static int emu_opendir(const char *path, struct fuse_file_info *fi) {
     return 0;
 }
 
-/* Entry types come straight from the backing getdents: an XSym file is a regular file there, so
- * it is listed as DT_REG, exactly the CIFS behaviour under test. */
+/*
+ * Entry types come straight from the backing getdents: an XSym file is a regular file there, so
+ * it is listed as DT_REG, exactly the CIFS behaviour under test.
+ *
+ * For READDIRPLUS, ordinary entries go with their attributes (FUSE_FILL_DIR_PLUS: libfuse looks
+ * the name up and the kernel caches the entry and its attributes), as cifs_filldir primes its
+ * caches from the FIND reply. An XSym candidate goes without the flag and with S_IFREG alone:
+ * libfuse replies node id 0, so the kernel lists it as DT_REG and caches nothing, and its lstat
+ * must come back as a LOOKUP, the request that finds out it is a link. (libfuse 3.14 counts the
+ * lookup of a PLUS entry even when it does not fit the reply and is sent again in the next one:
+ * that node is never forgotten. A little memory, harmless in a fixture.)
+ */
 static int emu_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t offset,
                        struct fuse_file_info *fi, enum fuse_readdir_flags flags) {
-    (void)path;
-    (void)flags;
     round_trip();
     struct dir_handle *d = (struct dir_handle *)(uintptr_t)fi->fh;
     if (offset != d->offset) {
@@ -438,6 +699,8 @@ static int emu_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_
         d->entry = NULL;
         d->offset = offset;
     }
+    bool plus = (flags & FUSE_READDIR_PLUS) != 0;
+    size_t path_len = path != NULL ? strlen(path) : 0;
     for (;;) {
         if (d->entry == NULL) {
             errno = 0;
@@ -445,11 +708,34 @@ static int emu_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_
             if (d->entry == NULL)
                 return errno ? -errno : 0;
         }
+        const char *name = d->entry->d_name;
         struct stat st = {0};
-        st.st_ino = d->entry->d_ino;
-        st.st_mode = (mode_t)DTTOIF(d->entry->d_type);
+        enum fuse_fill_dir_flags fill = 0;
+        bool dot = name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'));
+        bool known = plus && !dot && fstatat(dirfd(d->dir), name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+        if (known && is_xsym_candidate(&st)) {
+            /* Not primed: a name and DT_REG, nothing the kernel could answer an lstat from. */
+            memset(&st, 0, sizeof st);
+            st.st_ino = d->entry->d_ino;
+            st.st_mode = S_IFREG;
+        } else if (known) {
+            fill = FUSE_FILL_DIR_PLUS;
+            if (is_multiply_linked(&st) && path != NULL) {
+                char *entry_path = malloc(path_len + strlen(name) + 2);
+                if (entry_path != NULL) {
+                    sprintf(entry_path, "%s/%s", strcmp(path, "/") == 0 ? "" : path, name);
+                    remember_name(entry_path, &st);
+                    free(entry_path);
+                }
+            }
+        } else {
+            /* Plain READDIR (or the entry vanished): a name and the backing getdents' type. */
+            memset(&st, 0, sizeof st);
+            st.st_ino = d->entry->d_ino;
+            st.st_mode = (mode_t)DTTOIF(d->entry->d_type);
+        }
         off_t next = telldir(d->dir);
-        if (filler(buf, d->entry->d_name, &st, next, 0))
+        if (filler(buf, name, &st, next, fill))
             return 0; /* the reply buffer is full: this entry goes first next time */
         d->entry = NULL;
         d->offset = next;
@@ -514,8 +800,15 @@ static void usage(const char *prog) {
     printf("usage: %s BACKING MOUNTPOINT [options]\n\n"
            "Passes BACKING through like a Linux CIFS mount with mfsymlinks: symlinks are stored\n"
            "as XSym files, lstat reports them as links, readdir reports them as DT_REG.\n\n"
+           "Caches like CIFS's default actimeo=1: readdir hands the kernel the attributes of\n"
+           "every entry except 1067-byte regular files (XSym candidates, whose lstat must ask),\n"
+           "and names and attributes stay cached for 1 s (libfuse's -o entry_timeout=S and\n"
+           "-o attr_timeout=S change that; 0 for no caching).\n\n"
            "Emulator options:\n"
-           "    -o latency_us=N        sleep N microseconds at the start of every request\n\n",
+           "    -o latency_us=N        sleep N microseconds at the start of every request; the\n"
+           "                           getattr of a 1067-byte regular file sleeps 3 x N (open,\n"
+           "                           read, close: CIFS's XSym check), its readlink not at all\n"
+           "                           (CIFS keeps the target the check read)\n\n",
            prog);
 }
 
@@ -585,13 +878,14 @@ int main(int argc, char *argv[]) {
 
     char *fsname = fsname_option(backing);
     /* Defaults, placed first so that the command line's own values win:
-     * - zero cache timeouts, because the high-level API gives each hard link its own kernel inode
-     *   (cached sizes would go stale) and BACKING may change beside the mount; pass
-     *   attr_timeout=1,entry_timeout=1 for CIFS's default actimeo=1 caching instead;
+     * - names and attributes cached for 1 s, as CIFS's default actimeo=1 (libfuse's own default
+     *   too, spelt out because the emulator's faithfulness depends on it); a change made in
+     *   BACKING beside the mount may go unseen for that long, as on CIFS; hard links stay coherent
+     *   (see invalidate_other_names);
      * - max_idle_threads, only because libfuse 3.14's fuse_main warns about its own unset
      *   default; with its 10 workers at most, the limit changes nothing. */
     if (fsname == NULL ||
-        fuse_opt_insert_arg(&args, 1, "-oentry_timeout=0,attr_timeout=0,max_idle_threads=10") == -1 ||
+        fuse_opt_insert_arg(&args, 1, "-oentry_timeout=1,attr_timeout=1,max_idle_threads=10") == -1 ||
         fuse_opt_add_arg(&args, "-osubtype=cifs-emulator") == -1 ||
         fuse_opt_add_arg(&args, "-o") == -1 || fuse_opt_add_arg(&args, fsname) == -1) {
         fprintf(stderr, "cifs-emulator: out of memory\n");

@@ -1,11 +1,15 @@
 """The CIFS emulator fixture must reproduce Linux CIFS `mfsymlinks` faithfully, or the dtypefs tests
 built on it prove nothing: links stored as 1067-byte XSym files, lstat saying symlink while
-getdents says DT_REG, and an otherwise ordinary passthrough."""
+getdents says DT_REG, and an otherwise ordinary passthrough. It must also cost what CIFS costs:
+readdir primes the kernel's caches for ordinary entries but not for 1067-byte files, which an
+lstat must ask the server about, and names and attributes stay cached for about a second."""
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
+import re
 import stat
 import subprocess
 import threading
@@ -15,6 +19,7 @@ from pathlib import Path
 import pytest
 
 import fsmount
+import trees
 
 XSYM_SIZE = 1067
 
@@ -109,6 +114,27 @@ def test_readdir_reports_xsym_link_as_regular_file(workdir):
         assert linked.is_dir() is False
         # ...while lstat on the same name knows better.
         assert stat.S_ISLNK(os.lstat(linked.path).st_mode)
+        # Once the kernel knows the name is a link, the listing still says DT_REG, as on CIFS
+        # (cifs_filldir takes the type from the directory reply, never from its caches).
+        again = {e.name: e for e in os.scandir(mnt / "results")}["linked"]
+        assert again.is_symlink() is False
+        assert dict((n, t) for n, t, _ in trees.read_dtypes(mnt / "results"))["linked"] == trees.DT_REG
+
+
+def test_find_type_l_misses_xsym_links(workdir):
+    src, mnt, ref = workdir / "src", workdir / "mnt", workdir / "ref"
+    make_tree(ref, os.symlink)
+
+    def find(root, kind):
+        out = subprocess.run(["find", ".", "-type", kind], cwd=root, check=True,
+                             capture_output=True, text=True).stdout
+        return sorted(out.split())
+
+    with fsmount.mounted_emulator(src, mnt):
+        make_tree(mnt, os.symlink)
+        emulated = find(mnt, "l"), find(mnt, "f")
+    assert find(ref, "l") == ["./results/linked"]
+    assert emulated == ([], ["./results/linked", "./results/plain.txt", "./source/data.txt"])
 
 
 def walk_results(root: Path) -> tuple[list[str], list[str]]:
@@ -242,22 +268,182 @@ def test_latency_option_delays_requests_and_keeps_concurrency(workdir):
         assert mounted.process.poll() is None
 
 
-# (7) the rest of the passthrough
+def test_xsym_check_costs_three_round_trips(workdir):
+    """CIFS opens, reads and closes a 1067-byte file to learn whether it is a link: the lstat of
+    one costs three round trips (its readlink then none: CIFS keeps the target). Only lower bounds
+    are checked (a loaded machine can only make requests slower)."""
+    src, mnt = workdir / "src", workdir / "mnt"
+    delay = 0.2
+    (src / "dir").mkdir()
+    (src / "linked").write_bytes(expected_xsym(b"dir"))
+    (src / "not-a-link").write_bytes(b"x" * XSYM_SIZE)
+    with fsmount.mounted_emulator(src, mnt, latency_us=int(delay * 1e6)):
+        for name in ("linked", "not-a-link"):
+            started = time.monotonic()
+            os.lstat(mnt / name)  # uncached: one LOOKUP, whose getattr checks the file
+            assert time.monotonic() - started >= 3 * delay, f"lstat of {name} took one round trip"
+        assert os.readlink(mnt / "linked") == "dir"
+
+
+# (7) the kernel's caches: primed by readdir for ordinary entries, never for XSym candidates
+
+class DebugLog:
+    """The `-d` output of a running emulator: what the kernel asked, request by request."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def mark(self) -> int:
+        return self.path.stat().st_size
+
+    def since(self, mark: int = 0) -> str:
+        with open(self.path, "rb") as log:
+            log.seek(mark)
+            return log.read().decode(errors="replace")
+
+    @staticmethod
+    def names_asked(text: str) -> set[str]:
+        """Names the kernel sent a LOOKUP or GETATTR for (libfuse logs the path of each)."""
+        return {m.group(2).rsplit("/", 1)[-1]
+                for m in re.finditer(r"^(LOOKUP|getattr\[[^\]]*\]) (\S+)$", text, re.MULTILINE)}
+
+    @staticmethod
+    def names_looked_up(text: str) -> set[str]:
+        return {m.group(1).rsplit("/", 1)[-1] for m in re.finditer(r"^LOOKUP (\S+)$", text, re.MULTILINE)}
+
+
+@contextlib.contextmanager
+def debug_emulator(emulator: str, src: Path, mnt: Path, *options: str):
+    log_path = mnt.parent / f"{mnt.name}-debug.log"
+    args = [emulator, str(src), str(mnt), "-f", "-d"]
+    if options:
+        args += ["-o", ",".join(options)]
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            fsmount.wait_for_mount(mnt, "fuse.cifs-emulator", process)
+            yield DebugLog(log_path)
+        finally:
+            fsmount.unmount(mnt, process)
+
+
+def make_mixed_directory(src: Path) -> None:
+    """Beside the mount: ordinary entries of every kind, an XSym link, a 1067-byte file that is not
+    one, and files one byte either side of the XSym size."""
+    (src / "dir").mkdir()
+    (src / "plain.txt").write_text("plain\n")
+    (src / "size1066").write_bytes(b"x" * (XSYM_SIZE - 1))
+    (src / "size1068").write_bytes(b"x" * (XSYM_SIZE + 1))
+    os.symlink("dir", src / "real-link")
+    os.mkfifo(src / "fifo")
+    (src / "linked").write_bytes(expected_xsym(b"dir"))
+    (src / "not-a-link").write_bytes(b"n" * XSYM_SIZE)
+
+
+ORDINARY = {"dir", "plain.txt", "size1066", "size1068", "real-link", "fifo"}
+CANDIDATES = {"linked", "not-a-link"}
+
+
+def test_readdir_primes_ordinary_entries_but_not_xsym_candidates(workdir, emulator_built):
+    """The listing is a READDIRPLUS that gives ordinary entries their attributes, so their lstat
+    right after it sends nothing; the 1067-byte files are listed without (node id 0), so their
+    lstat is a LOOKUP, answered S_IFLNK for the XSym link. Long timeouts here, so that only the
+    priming is under test; the default timeouts are tested below."""
+    src, mnt = workdir / "src", workdir / "mnt"
+    make_mixed_directory(src)
+    with debug_emulator(emulator_built, src, mnt, "entry_timeout=600", "attr_timeout=600") as log:
+        before = log.mark()
+        listed = {name: dt for name, dt, _ in trees.read_dtypes(mnt)}
+        listing = log.since(before)
+        assert "opcode: READDIRPLUS" in listing, "the kernel was not offered READDIRPLUS"
+        assert listed == {"dir": trees.DT_DIR, "plain.txt": trees.DT_REG, "size1066": trees.DT_REG,
+                          "size1068": trees.DT_REG, "real-link": trees.DT_LNK,
+                          "fifo": trees.DT_FIFO, "linked": trees.DT_REG, "not-a-link": trees.DT_REG}
+
+        after_listing = log.mark()
+        kinds = {name: stat.S_IFMT(os.lstat(mnt / name).st_mode) for name in sorted(listed)}
+        asked = log.since(after_listing)
+        assert DebugLog.names_asked(asked) == CANDIDATES, \
+            f"requests after the listing:\n{asked}"
+        assert DebugLog.names_looked_up(asked) == CANDIDATES
+        assert kinds["linked"] == stat.S_IFLNK
+        assert kinds["not-a-link"] == stat.S_IFREG
+        assert kinds["real-link"] == stat.S_IFLNK and kinds["dir"] == stat.S_IFDIR
+
+        # A second listing says DT_REG again and primes nothing over the kernel's symlink inode.
+        assert {n: t for n, t, _ in trees.read_dtypes(mnt)}["linked"] == trees.DT_REG
+        assert stat.S_ISLNK(os.lstat(mnt / "linked").st_mode)
+
+
+def test_default_caching_lasts_about_a_second(workdir, emulator_built):
+    """By default names and attributes are cached like CIFS's actimeo=1: an lstat right after the
+    listing sends nothing, one made after more than a second asks again. (The first half is
+    retried when the machine is so loaded that a second passed between the listing and the lstat.)"""
+    src, mnt = workdir / "src", workdir / "mnt"
+    with debug_emulator(emulator_built, src, mnt) as log:
+        for attempt in range(5):
+            name = f"plain{attempt}"
+            (src / name).write_text("plain\n")
+            started = time.monotonic()
+            assert name in os.listdir(mnt)
+            mark = log.mark()
+            os.lstat(mnt / name)
+            asked = DebugLog.names_asked(log.since(mark))
+            if time.monotonic() - started < 0.8:
+                break
+        assert name not in asked, "an lstat right after the listing was not served from the cache"
+        time.sleep(1.5)
+        mark = log.mark()
+        os.lstat(mnt / name)
+        assert name in DebugLog.names_asked(log.since(mark)), "the cache outlived its second"
+
+
+# (8) the rest of the passthrough
 
 def test_hard_links(workdir):
+    """The high-level API gives each name its own kernel inode and attributes stay cached for a
+    second, so the emulator invalidates the other names' caches when a file changes through one:
+    without that, every stat below through the other name would be stale (CIFS shares one inode)."""
     src, mnt = workdir / "src", workdir / "mnt"
     with fsmount.mounted_emulator(src, mnt):
         (mnt / "a").write_text("shared\n")
+        assert os.stat(mnt / "a").st_nlink == 1  # cached now
         os.link(mnt / "a", mnt / "b")
         a, b = os.stat(mnt / "a"), os.stat(mnt / "b")
         assert a.st_ino == b.st_ino
-        assert b.st_nlink == 2
+        assert (a.st_nlink, b.st_nlink) == (2, 2)
+        os.chmod(mnt / "b", 0o600)
+        assert stat.S_IMODE(os.stat(mnt / "a").st_mode) == 0o600
         with open(mnt / "b", "a") as appended:
             appended.write("more\n")
+        assert os.stat(mnt / "a").st_size == len("shared\nmore\n")
         assert (mnt / "a").read_text() == "shared\nmore\n"
+        os.truncate(mnt / "a", 3)
+        assert os.stat(mnt / "b").st_size == 3
+        os.link(mnt / "b", mnt / "c")
+        os.rename(mnt / "c", mnt / "d")
         os.unlink(mnt / "a")
+        assert os.stat(mnt / "b").st_nlink == 2
+        (mnt / "e").write_text("e")
+        os.rename(mnt / "e", mnt / "d")  # replaces one of the two names
         assert os.stat(mnt / "b").st_nlink == 1
     assert os.stat(src / "b").st_ino == b.st_ino
+
+
+def test_hard_links_made_beside_the_mount(workdir):
+    """Names the emulator learnt from a listing (READDIRPLUS) are kept coherent too."""
+    src, mnt = workdir / "src", workdir / "mnt"
+    (src / "sub").mkdir()
+    (src / "sub" / "x").write_text("old\n")
+    os.link(src / "sub" / "x", src / "y")
+    with fsmount.mounted_emulator(src, mnt):
+        assert sorted(os.listdir(mnt)) == ["sub", "y"]
+        assert os.listdir(mnt / "sub") == ["x"]
+        assert os.stat(mnt / "y").st_size == 4  # primed by the listing, cached
+        with open(mnt / "sub" / "x", "a") as appended:
+            appended.write("new\n")
+        assert os.stat(mnt / "y").st_size == 8
+        assert (mnt / "y").read_text() == "old\nnew\n"
 
 
 def test_user_xattrs(workdir):
@@ -353,23 +539,3 @@ def test_missing_backing_fails_clearly(workdir, emulator_built):
     assert str(missing) in result.stderr
     assert "No such file or directory" in result.stderr
     assert not fsmount.is_mounted(workdir / "mnt")
-
-
-def test_kernel_is_not_offered_readdirplus(workdir, emulator_built):
-    """READDIRPLUS replies could carry attributes with the listing and hide the d_type/lstat
-    mismatch; the kernel must be left asking with plain READDIR, as CIFS readdir behaves."""
-    src, mnt = workdir / "src", workdir / "mnt"
-    for i in range(5):
-        (src / f"f{i}").touch()
-    log_path = workdir / "emulator-debug.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen([emulator_built, str(src), str(mnt), "-f", "-d"],
-                                   stdout=log, stderr=subprocess.STDOUT)
-        try:
-            fsmount.wait_for_mount(mnt, "fuse.cifs-emulator", None)
-            assert len(os.listdir(mnt)) == 5
-        finally:
-            fsmount.unmount(mnt, process)
-    opcodes = log_path.read_text(errors="replace")
-    assert "opcode: READDIR " in opcodes
-    assert "READDIRPLUS" not in opcodes
