@@ -45,6 +45,9 @@ final class DirectoryStream: @unchecked Sendable {
     private(set) var records: [Record] = []
     private(set) var index = 0
     private(set) var position: Int64 = 0
+    /// getdents64 said "end" at `position`: the kernel's next call there needs no backing request
+    /// (on a share, one round trip per directory listing saved). A seek forgets it.
+    private var endReached = false
     var verification: Verification?
 
     init(descriptor: Int32, node: NodeID) {
@@ -64,12 +67,14 @@ final class DirectoryStream: @unchecked Sendable {
         guard offset != position else { return }
         _ = try SystemCall.seek(descriptor, offset: offset, whence: SEEK_SET)
         discardBatch()
+        endReached = false
         position = offset
     }
 
     /// Makes sure an unconsumed entry is available; false at the end of the directory.
     func fill() throws(Errno) -> Bool {
         if index < records.count { return true }
+        if endReached { return false }
         discardBatch()
         let count: Int
         do throws(Errno) {
@@ -79,7 +84,10 @@ final class DirectoryStream: @unchecked Sendable {
             // backings say ESTALE instead. Answer as a local filesystem would.
             return false
         }
-        guard count > 0 else { return false }
+        guard count > 0 else {
+            endReached = true
+            return false
+        }
         length = count
         var cursor = 0
         var entry = clinux_dirent()
