@@ -9,7 +9,9 @@
 #include <sys/file.h>
 #include <sys/fsuid.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 const int clinux_O_PATH = O_PATH;
@@ -59,6 +61,17 @@ int clinux_keep_caps_across_fsuid(void) {
     int bits = prctl(PR_GET_SECUREBITS);
     if (bits < 0) return -1;
     return prctl(PR_SET_SECUREBITS, (unsigned long)(bits | SECBIT_NO_SETUID_FIXUP));
+}
+
+int clinux_identity(int fd, uint64_t *device, uint64_t *inode, uint32_t *mode) {
+    struct statx result;
+    int status = statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | AT_STATX_DONT_SYNC,
+                       STATX_TYPE | STATX_INO, &result);
+    if (status != 0) return status;
+    *device = makedev(result.stx_dev_major, result.stx_dev_minor);
+    *inode = result.stx_ino;
+    *mode = result.stx_mode;
+    return 0;
 }
 
 ssize_t clinux_copy_file_range(int fd_in, int64_t *off_in, int fd_out, int64_t *off_out, size_t len, unsigned flags) {

@@ -48,7 +48,29 @@ final class BackingTree: Sendable {
         }
     }
 
+    /// Runs `body` with an O_PATH descriptor of the node and its fresh attributes (one fstat both
+    /// verifies the inode and answers getattr).
+    func withNodeStatus<R>(_ node: NodeID, _ body: (Int32, stat) throws(Errno) -> R) throws(Errno) -> R {
+        var status = stat()
+        let descriptor = try openVerified(node, flags: clinux_O_PATH, status: &status)
+        defer { SystemCall.close(descriptor) }
+        return try body(descriptor, status)
+    }
+
     private func openVerified(_ node: NodeID, flags: Int32) throws(Errno) -> Int32 {
+        var unused: stat? = nil
+        return try openVerified(node, flags: flags, status: &unused)
+    }
+
+    private func openVerified(_ node: NodeID, flags: Int32, status: inout stat) throws(Errno) -> Int32 {
+        var fresh: stat? = stat()
+        let descriptor = try openVerified(node, flags: flags, status: &fresh)
+        status = fresh!
+        return descriptor
+    }
+
+    /// `status`: nil to verify from cached identity only; non-nil to fetch fresh attributes too.
+    private func openVerified(_ node: NodeID, flags: Int32, status: inout stat?) throws(Errno) -> Int32 {
         guard let key = nodes.key(of: node) else { throw Errno(ESTALE) }
         var failure = Errno.noEntry
         for path in nodes.paths(of: node) {
@@ -68,7 +90,15 @@ final class BackingTree: Sendable {
                 continue
             }
             do throws(Errno) {
-                if InodeKey(try SystemCall.status(of: descriptor)) == key { return descriptor }
+                let identity: InodeKey
+                if status != nil {
+                    let fresh = try SystemCall.status(of: descriptor)
+                    status = fresh
+                    identity = InodeKey(fresh)
+                } else {
+                    identity = try SystemCall.identity(of: descriptor)
+                }
+                if identity == key { return descriptor }
                 if node != .root { nodes.removeLink(of: node, path: path) }
             } catch where error == Errno(ESTALE) {
                 // Removed between open and fstat (path-based FUSE filesystems say ESTALE): gone.

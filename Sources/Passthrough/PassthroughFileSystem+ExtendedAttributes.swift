@@ -11,7 +11,7 @@ extension PassthroughFileSystem {
     private func withExtendedAttributeTarget<R>(_ node: NodeID, _ body: (UnsafePointer<CChar>, Bool) throws(Errno) -> R) throws(Errno) -> R {
         let descriptor = node == .root ? try SystemCall.duplicate(tree.root) : try tree.open(node, flags: clinux_O_PATH)
         defer { SystemCall.close(descriptor) }
-        guard FileType(mode: try SystemCall.status(of: descriptor).st_mode) == .symbolicLink else {
+        guard try SystemCall.identity(of: descriptor).type == .symbolicLink else {
             return try SystemCall.withProcPath(of: descriptor) { (path) throws(Errno) -> R in try body(path, true) }
         }
         return try tree.withParentOf(node) { (directory, name) throws(Errno) -> R in

@@ -30,7 +30,7 @@ extension PassthroughFileSystem {
             status = try SystemCall.status(of: tree.root)
         } else {
             do throws(Errno) {
-                status = try tree.withNode(node) { (descriptor) throws(Errno) -> stat in try SystemCall.status(of: descriptor) }
+                status = try tree.withNodeStatus(node) { (_, status) throws(Errno) -> stat in status }
             } catch {
                 // No name reaches it any more, but it may still be open (unlinked while open).
                 guard let descriptor = openFiles.any(for: node) else { throw error }
@@ -59,8 +59,8 @@ extension PassthroughFileSystem {
             return AttributesReply(attributes: Attributes(try SystemCall.status(of: descriptor)), timeout: configuration.attributeTimeout)
         }
         defer { SystemCall.close(pathDescriptor) }
-        let before = try SystemCall.status(of: pathDescriptor)
-        let isLink = FileType(mode: before.st_mode) == .symbolicLink
+        let type = try SystemCall.identity(of: pathDescriptor).type
+        let isLink = type == .symbolicLink
         if let mode = changes.mode {
             // Linux has no lchmod: a link's mode cannot change, and following it could leave the tree.
             if isLink { throw Errno.notSupported }
@@ -70,9 +70,7 @@ extension PassthroughFileSystem {
             try SystemCall.changeOwner(pathDescriptor, uid: changes.uid ?? uid_t.max, gid: changes.gid ?? gid_t.max)
         }
         if let size = changes.size {
-            guard FileType(mode: before.st_mode) == .regular else {
-                throw FileType(mode: before.st_mode) == .directory ? Errno(EISDIR) : Errno.invalid
-            }
+            guard type == .regular else { throw type == .directory ? Errno(EISDIR) : Errno.invalid }
             let writable = try SystemCall.withProcPath(of: pathDescriptor) { (path) throws(Errno) -> Int32 in
                 try retryingInterrupts { Glibc.open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC) }
             }

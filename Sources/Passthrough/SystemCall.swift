@@ -59,6 +59,13 @@ enum SystemCall {
         return result
     }
 
+    /// Device, inode and type of the object behind a descriptor, from the cache when possible. `statx`
+    static func identity(of descriptor: Int32) throws(Errno) -> InodeKey {
+        var device: UInt64 = 0, inode: UInt64 = 0, mode: UInt32 = 0
+        _ = try retryingInterrupts { clinux_identity(descriptor, &device, &inode, &mode) }
+        return InodeKey(device: device, inode: inode, type: FileType(mode: mode_t(mode)))
+    }
+
     /// The /proc path that reaches exactly the object behind `descriptor`, for calls that have no
     /// descriptor-based form for O_PATH descriptors (chmod, xattrs, times).
     static func withProcPath<R>(of descriptor: Int32, _ body: (UnsafePointer<CChar>) throws(Errno) -> R) throws(Errno) -> R {

@@ -42,6 +42,10 @@ int clinux_setfsuid(uid_t uid);
 int clinux_setfsgid(gid_t gid);
 // Why: keep root's file capabilities while fsuid is switched to a caller (SECBIT_NO_SETUID_FIXUP).
 int clinux_keep_caps_across_fsuid(void);
+// Why: statx is declared only under _GNU_SOURCE. Reads the identity of the object behind `fd`
+// (device, inode, type), which never changes for an inode, from the attribute cache when there is
+// one (AT_STATX_DONT_SYNC): on a network filesystem that saves a round trip per check.
+int clinux_identity(int fd, uint64_t *device, uint64_t *inode, uint32_t *mode);
 // Why: declared only under _GNU_SOURCE.
 ssize_t clinux_copy_file_range(int fd_in, int64_t *off_in, int fd_out, int64_t *off_out, size_t len, unsigned flags);
 int clinux_fallocate(int fd, int mode, int64_t offset, int64_t len);
