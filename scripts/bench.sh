@@ -25,8 +25,9 @@
 #   BENCH_EMU_WORKLOADS=..   workloads over the emulator (default "walk find": the walkers)
 #   BENCH_LATENCIES="0 200"  emulated per-request latencies, µs
 #   BENCH_EMU_ENTRIES        emulator tree for latency 0 (default BENCH_ENTRIES)
-#   BENCH_EMU_SLOW_ENTRIES   emulator tree for latencies > 0 (default 10000: every request of a
-#                            walk then costs ≥200 µs, and a 50k-entry walk takes minutes per run)
+#   BENCH_EMU_SLOW_ENTRIES   emulator tree for latencies > 0 (default BENCH_EMU_ENTRIES, i.e.
+#                            the same tree; a 50k walk at 200 µs takes ~6 s raw, ~25 s with
+#                            dtypefs (11/2026): lower it when the dtypefs figure grows)
 #   BENCH_BIG_MIB=512        size of the sequentially read file
 #   BENCH_CREATE_FILES=10000 files created then deleted by the "create" workload
 #   BENCH_CACHE=cold|warm    see above
@@ -55,14 +56,13 @@ fi
 # ---- parameters -------------------------------------------------------------------------------
 if [[ "${BENCH_QUICK:-0}" == 1 ]]; then
     : "${BENCH_ENTRIES:=2000}" "${BENCH_RUNS:=2}" "${BENCH_BIG_MIB:=64}" "${BENCH_CREATE_FILES:=1000}"
-    : "${BENCH_EMU_SLOW_ENTRIES:=1000}"
 fi
 export BENCH_ENTRIES="${BENCH_ENTRIES:-50000}"
 export BENCH_RUNS="${BENCH_RUNS:-5}"
 export BENCH_BIG_MIB="${BENCH_BIG_MIB:-512}"
 export BENCH_CREATE_FILES="${BENCH_CREATE_FILES:-10000}"
 export BENCH_EMU_ENTRIES="${BENCH_EMU_ENTRIES:-$BENCH_ENTRIES}"
-export BENCH_EMU_SLOW_ENTRIES="${BENCH_EMU_SLOW_ENTRIES:-10000}"
+export BENCH_EMU_SLOW_ENTRIES="${BENCH_EMU_SLOW_ENTRIES:-$BENCH_EMU_ENTRIES}"
 export BENCH_CACHE="${BENCH_CACHE:-cold}"
 BENCH_LATENCIES="${BENCH_LATENCIES:-0 200}"
 BENCH_PAIR_TIMEOUT="${BENCH_PAIR_TIMEOUT:-1800}"
@@ -212,7 +212,11 @@ for n in "${emu_sizes[@]}"; do
         daemon_stop emu-gen
         links=$("$BENCH_PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["links"])' \
             "$data/emu-$n.manifest.json")
-        xsym=$(find "$data/emu-$n/tree" -type f -size 1067c | wc -l)
+        # XSym files: exactly 1067 bytes starting with "XSym\n" (a plain file may be 1067 bytes).
+        xsym=$(find "$data/emu-$n/tree" -type f -size 1067c -print0 | "$BENCH_PYTHON" -c '
+import sys
+paths = [p for p in sys.stdin.buffer.read().split(b"\0") if p]
+print(sum(open(p, "rb").read(5) == b"XSym\n" for p in paths))')
         [[ $xsym == "$links" ]] ||
             bench_die "the emulator stored $xsym XSym files for $links links: fixture broken?"
         echo "$stamp" >"$data/emu-$n.stamp"
