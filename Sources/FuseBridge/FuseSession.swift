@@ -21,7 +21,6 @@ public final class FuseSession {
     private let context: SessionContext
     private let configuration: MountConfiguration
     private let session: OpaquePointer
-    private var operations: fuse_lowlevel_ops
     private var mounted = false
 
     public init(fileSystem: any FileSystem, configuration: MountConfiguration) throws(SessionError) {
@@ -36,7 +35,6 @@ public final class FuseSession {
         }
         self.context = context
         self.configuration = configuration
-        self.operations = operations
         guard let created else { throw .rejectedOptions(configuration.libfuseOptions) }
         session = created
     }

@@ -14,7 +14,11 @@ final class EntryVerifier: Sendable {
 
     init(concurrency: Int) {
         self.concurrency = max(1, concurrency)
-        pool = self.concurrency > 1 ? WorkerPool.shared : nil
+        switch self.concurrency {
+        case 1: pool = nil
+        case WorkerPool.shared.threads + 1: pool = WorkerPool.shared
+        default: pool = WorkerPool(threads: self.concurrency - 1)
+        }
     }
 
     /// lstats up to `count` records from the stream's current one. They start one after another; only

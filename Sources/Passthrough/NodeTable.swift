@@ -45,14 +45,15 @@ final class NodeTable: Sendable {
     func remember(parent: NodeID, name: [UInt8], key: InodeKey) -> NodeID {
         state.withLock { state in
             let link = Link(parent: parent, name: name)
-            if let id = state.nodeByKey[key] {
+            if let id = state.nodeByKey[key], var node = state.nodes[id] {
                 // The root reached again (a bind mount of it inside itself): its lookups don't count.
                 if id == NodeID.root.rawValue { return .root }
-                state.nodes[id]!.lookups += 1
-                if !state.nodes[id]!.links.contains(link) {
-                    if state.nodes[id]!.links.count >= Self.maximumLinks { state.nodes[id]!.links.removeLast() }
-                    state.nodes[id]!.links.insert(link, at: 0)
+                node.lookups += 1
+                if !node.links.contains(link) {
+                    if node.links.count >= Self.maximumLinks { node.links.removeLast() }
+                    node.links.insert(link, at: 0)
                 }
+                state.nodes[id] = node
                 return NodeID(id)
             }
             let id = state.nextID

@@ -9,6 +9,14 @@ public struct PassthroughConfiguration: Sendable {
     public var negativeTimeout: Double = 1
     /// How many lstats of one readdir batch run at once (1 = one after another).
     public var verifyConcurrency: Int = 16
+    /// When READDIRPLUS is offered to the kernel (only with `dtype=verify`).
+    public var readDirectoryPlus: ReadDirectoryPlusPolicy = .auto
+
+    /// READDIRPLUS answers a listing with every entry's attributes: later stats are free, but each
+    /// entry becomes a kernel inode. `auto` lets the kernel ask for it when it expects lookups.
+    public enum ReadDirectoryPlusPolicy: String, Sendable, CaseIterable {
+        case auto, always, never
+    }
 
     public init() {}
 }

@@ -29,8 +29,8 @@ public final class PassthroughFileSystem: FileSystem {
     public func initialize(_ settings: inout ConnectionSettings) {
         // READDIRPLUS replies carry verified attributes, so their d_type is right too; with
         // `unknown` or `passthrough` it would override the type we are asked to report.
-        settings.readDirectoryPlus = configuration.dtype == .verify
-        settings.readDirectoryPlusAuto = true
+        settings.readDirectoryPlus = configuration.dtype == .verify && configuration.readDirectoryPlus != .never
+        settings.readDirectoryPlusAuto = configuration.readDirectoryPlus == .auto
     }
 
     public func destroy() {}

@@ -28,8 +28,10 @@ final class WorkerPool: @unchecked Sendable {
     private let workAvailable = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private let jobFinished = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private var jobs: [Job] = []
+    let threads: Int
 
     init(threads: Int) {
+        self.threads = threads
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(workAvailable, nil)
         pthread_cond_init(jobFinished, nil)

@@ -29,6 +29,11 @@ enum HelpText {
       attr_timeout=S       seconds the kernel caches attributes (default 1)
       negative_timeout=S   seconds the kernel caches "no such file" (default 1; 0 disables)
       max_threads=N        worker threads (default 10)
+      readdirplus=auto|always|never
+                           listings with attributes: auto (default) lets the kernel ask when
+                           it expects stats to follow; never suits pure tree walks
+      verify_threads=N     lstats of one listing run on up to N threads once they prove
+                           slow (default 16; 1 = one after another)
       fsname=NAME          the source shown by mount and df (default: SOURCE)
       dev,nodev,suid,nosuid,exec,noexec,atime,noatime,relatime, ...
                            kernel mount flags, as mount(8) passes them

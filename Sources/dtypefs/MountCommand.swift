@@ -29,6 +29,8 @@ enum MountCommand {
         passthroughConfiguration.attributeTimeout = options.attributeTimeout
         passthroughConfiguration.entryTimeout = options.entryTimeout
         passthroughConfiguration.negativeTimeout = options.negativeTimeout
+        passthroughConfiguration.readDirectoryPlus = options.readDirectoryPlus
+        passthroughConfiguration.verifyConcurrency = options.verifyThreads
 
         var mountConfiguration = MountConfiguration(
             mountpoint: mountpoint, fileSystemName: options.fileSystemName ?? source,

@@ -11,6 +11,8 @@ struct MountOptions: Equatable {
     var entryTimeout = 1.0
     var negativeTimeout = 1.0
     var maxThreads = 10
+    var readDirectoryPlus: PassthroughConfiguration.ReadDirectoryPlusPolicy = .auto
+    var verifyThreads = 16
     var fileSystemName: String?
     /// Kernel mount flags passed on as given (nosuid, nodev, noexec, noatime, ...).
     var mountFlags: [String] = []
@@ -60,6 +62,16 @@ struct MountOptions: Equatable {
                 throw UsageError("bad value '\(value ?? "")' for option max_threads (expected a whole number from 1 to 1024)")
             }
             maxThreads = count
+        case "readdirplus":
+            guard let value, let policy = PassthroughConfiguration.ReadDirectoryPlusPolicy(rawValue: value) else {
+                throw UsageError("bad value '\(value ?? "")' for option readdirplus (expected auto, always or never)")
+            }
+            readDirectoryPlus = policy
+        case "verify_threads":
+            guard let value, let count = Int(value), (1...256).contains(count) else {
+                throw UsageError("bad value '\(value ?? "")' for option verify_threads (expected a whole number from 1 to 256)")
+            }
+            verifyThreads = count
         case "fsname":
             guard let value, !value.isEmpty else { throw UsageError("option fsname needs a value, e.g. fsname=//server/share") }
             fileSystemName = value

@@ -48,6 +48,14 @@ import Testing
         #expect(request.options.fileSystemName == "//server/share")
     }
 
+    @Test func tuningOptions() throws {
+        let request = try mount("/a", "/b", "-o", "readdirplus=never,verify_threads=1")
+        #expect(request.options.readDirectoryPlus == .never)
+        #expect(request.options.verifyThreads == 1)
+        #expect(usageError("/a", "/b", "-o", "readdirplus=sometimes")?.contains("readdirplus") == true)
+        #expect(usageError("/a", "/b", "-o", "verify_threads=0")?.contains("verify_threads") == true)
+    }
+
     @Test func debugImpliesForeground() throws {
         #expect(try mount("-d", "/a", "/b").foreground)
     }
