@@ -248,6 +248,7 @@ workload_command() {
     echo "  \"disk\": \"$(df --output=source,fstype "$BENCH_DIR" | tail -n 1 | tr -s ' ')\","
     echo "  \"git\": \"$(git -C "$bench_repo" rev-parse --short HEAD 2>/dev/null || echo unknown)\","
     echo "  \"dtypefs\": \"$( ((need_dtypefs)) && { "$DTYPEFS_BIN" --version 2>&1 | head -n 1 | tr -d '"\\'; } || true)\","
+    echo "  \"dtypefs_bin\": \"$( ((need_dtypefs)) && echo "$DTYPEFS_BIN, modified $(date -u -r "$DTYPEFS_BIN" +%Y-%m-%dT%H:%M:%SZ)" || true)\","
     echo "  \"hyperfine\": \"$(hyperfine --version)\","
     echo "  \"bindfs\": \"$(bindfs --version 2>&1 | head -n 1)\","
     echo "  \"mergerfs\": \"$(mergerfs --version 2>&1 | head -n 1)\","

@@ -139,7 +139,8 @@ def render(res: Results) -> str:
     add(f"- Load average (1/5/15 min) at start: {meta.get('load_start', '?')}"
         + (f", at end: {load_end.read_text().strip()}" if load_end.exists() else "")
         + f" ({meta['cores']} cores; other jobs running at the same time make the figures noisy)")
-    add(f"- Versions: dtypefs `{meta.get('dtypefs') or '?'}` (commit {meta['git']}), "
+    add(f"- Versions: dtypefs `{meta.get('dtypefs') or '?'}` (repository at commit {meta['git']}; "
+        f"binary {meta.get('dtypefs_bin') or '?'}), "
         f"{meta['hyperfine']}, {meta['bindfs']}, {meta['mergerfs']}")
     seconds = res.out / "seconds.txt"
     took = f"; measurements took {int(seconds.read_text()) / 60:.1f} min" if seconds.exists() else ""
