@@ -33,20 +33,9 @@ while [ $# -gt 0 ]; do
         *) [ -z "$prefix" ] || die "more than one PREFIX given: '$prefix' and '$1'"; prefix="$1"; shift ;;
     esac
 done
-prefix="${prefix:-/usr/local}"
-case "$prefix" in /*) ;; *) die "PREFIX must be an absolute path, not '$prefix'" ;; esac
-prefix="${prefix%/}"; prefix="${prefix:-/}"
-destdir="${DESTDIR:-}"
-destdir="${destdir%/}"
-if [ -n "$destdir" ]; then
-    case "$destdir" in /*) ;; *) die "DESTDIR must be an absolute path, not '$destdir'" ;; esac
-fi
-
-bindir="${prefix%/}/bin"
-mandir="${prefix%/}/share/man/man8"
-if [ "$prefix" = /usr ]; then unitdir=/usr/lib/systemd/system; else unitdir=/etc/systemd/system; fi
-unitdir="${UNITDIR:-$unitdir}"
-case "$unitdir" in /*) ;; *) die "UNITDIR must be an absolute path, not '$unitdir'" ;; esac
+# shellcheck source=lib/install-layout.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/install-layout.sh"
+install_layout "$prefix"
 installed_bin="$bindir/dtypefs"
 
 if [ "$(id -u)" -ne 0 ] && [ -z "$destdir" ]; then
