@@ -17,7 +17,7 @@ final class NodeTable: Sendable {
 
     struct Node {
         var key: InodeKey
-        var links: [Link]
+        var links: LinkList
         var lookups: UInt64
     }
 
@@ -50,8 +50,7 @@ final class NodeTable: Sendable {
                 if id == NodeID.root.rawValue { return .root }
                 node.lookups += 1
                 if !node.links.contains(link) {
-                    if node.links.count >= Self.maximumLinks { node.links.removeLast() }
-                    node.links.insert(link, at: 0)
+                    node.links.insertFirst(link, limit: Self.maximumLinks)
                 }
                 state.nodes[id] = node
                 return NodeID(id)
@@ -169,7 +168,7 @@ final class NodeTable: Sendable {
             let old = Link(parent: parent, name: name)
             let new = Link(parent: newParent, name: newName)
             entry.links.removeAll { $0 == old || $0 == new }
-            entry.links.insert(new, at: 0)
+            entry.links.insertFirst(new, limit: Self.maximumLinks)
             state.nodes[id] = entry
         }
     }

@@ -9,6 +9,10 @@ public struct PassthroughConfiguration: Sendable {
     public var negativeTimeout: Double = 1
     /// How many lstats of one readdir batch run at once (1 = one after another).
     public var verifyConcurrency: Int = 16
+    /// Nodes the kernel may hold before listings stop creating nodes for non-directories: beyond it
+    /// a READDIRPLUS entry of a file still carries its verified type, but no inode, so walking a huge
+    /// tree keeps the daemon's memory bounded (stats of those files then cost a LOOKUP).
+    public var listedNodeBudget: Int = 32_768
     /// When READDIRPLUS is offered to the kernel (only with `dtype=verify`).
     public var readDirectoryPlus: ReadDirectoryPlusPolicy = .auto
 

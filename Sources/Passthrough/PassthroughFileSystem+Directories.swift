@@ -88,6 +88,11 @@ extension PassthroughFileSystem {
             let entry = Entry(node: .none, attributes: Attributes(placeholder), entryTimeout: 0, attributeTimeout: 0)
             return sink.add(name: name, entry: entry, nextOffset: record.nextOffset)
         }
+        if type != .directory, tree.nodes.count >= configuration.listedNodeBudget {
+            // Listed with its verified type but without an inode: memory stays bounded on huge trees.
+            let entry = Entry(node: .none, attributes: Attributes(verified), entryTimeout: 0, attributeTimeout: 0)
+            return sink.add(name: name, entry: entry, nextOffset: record.nextOffset)
+        }
         let nameBytes = [UInt8](UnsafeRawBufferPointer(start: name, count: strlen(name)))
         let node = tree.nodes.remember(parent: directory, name: nameBytes, key: InodeKey(verified))
         guard sink.add(name: name, entry: entry(for: node, verified), nextOffset: record.nextOffset) else {

@@ -54,6 +54,21 @@ import Testing
         }
     }
 
+    @Test func pastTheNodeBudgetFilesAreListedWithoutNodes() throws {
+        let directory = sampleTree()
+        var configuration = PassthroughConfiguration()
+        configuration.listedNodeBudget = 1  // the root alone fills it
+        let fs = try PassthroughFileSystem(source: directory.path, configuration: configuration)
+        let sink = try list(fs, .root, plus: true)
+        #expect(sink.type(of: "file") == .regular)
+        #expect(sink.type(of: "link-to-dir") == .symbolicLink)
+        #expect(sink.added.first { $0.name == "file" }?.node == NodeID.none)
+        #expect(sink.added.first { $0.name == "link-to-dir" }?.node == NodeID.none)
+        // Directories still become nodes: walkers descend into them next.
+        #expect(sink.added.first { $0.name == "dir" }?.node != NodeID.none)
+        #expect(fs.knownNodeCount == 2)
+    }
+
     @Test func unknownReportsUnknownForEveryEntry() throws {
         let directory = sampleTree()
         let fs = try makeFileSystem(directory, dtype: .unknown)
