@@ -8,7 +8,8 @@
 #           request, raw, or with dtypefs dtype=verify on top of it)
 #
 # remount = umount, then (cache policy "cold", the default) sync + drop_caches, then mount: every
-# timed run starts from a fresh mount and cold kernel caches, native included.
+# timed run starts from a fresh mount and cold kernel caches, native included. Policy "warm": sync
+# only (the backing filesystem stays cached; the FUSE mount is still fresh).
 # "path" prints the directory the workloads use for SYSTEM (the backing directory for native).
 #
 # Environment (exported by bench.sh): BENCH_DIR, DTYPEFS_BIN, CIFS_EMULATOR_BIN, BENCH_CACHE,
@@ -107,6 +108,8 @@ case "$action" in
         if [[ "${BENCH_CACHE:-cold}" == cold ]]; then
             drop_caches
             warm_tools
+        else
+            sync  # still flush the previous run's writes, so that no run pays for another's
         fi
         system_mount "$2" ;;
     path) system_path "${2:?system}" ;;
