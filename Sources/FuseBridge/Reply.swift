@@ -51,7 +51,7 @@ func serve(_ raw: fuse_req_t?, _ operation: StaticString, _ body: (any FileSyste
         let reply = try body(fileSystem)
         request.send(reply)
     } catch {
-        if DaemonLog.debug { DaemonLog.trace("\(operation): \(error)") }
+        DaemonLog.trace("\(operation): \(error)")
         FailureLog.record(error, operation: operation)
         request.reply(error: error)
     }

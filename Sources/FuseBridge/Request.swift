@@ -89,14 +89,12 @@ struct Request: ~Copyable {
     consuming func reply(read: ReadReply) {
         switch read {
         case let .bytes(bytes):
-            bytes.withUnsafeBufferPointer { buffer in
-                _ = buffer.withMemoryRebound(to: CChar.self) { fuse_reply_buf(raw, $0.baseAddress, $0.count) }
-            }
+            reply(bytes: bytes)
         case let .fileRange(descriptor, offset, length):
             let result = cfuse_reply_fd_range(raw, descriptor, off_t(offset), length)
             if result < 0 { DaemonLog.warning("read reply failed: \(Errno(-result))") }
+            discard self
         }
-        discard self
     }
 
     consuming func reply(written count: Int) {

@@ -51,58 +51,43 @@ final class BackingTree: Sendable {
     /// Runs `body` with an O_PATH descriptor of the node and its fresh attributes (one fstat both
     /// verifies the inode and answers getattr).
     func withNodeStatus<R>(_ node: NodeID, _ body: (Int32, stat) throws(Errno) -> R) throws(Errno) -> R {
-        var status = stat()
-        let descriptor = try openVerified(node, flags: clinux_O_PATH, status: &status)
+        let (descriptor, status) = try openVerified(node, flags: clinux_O_PATH, freshStatus: true)
         defer { SystemCall.close(descriptor) }
-        return try body(descriptor, status)
+        return try body(descriptor, status!)
     }
 
     private func openVerified(_ node: NodeID, flags: Int32) throws(Errno) -> Int32 {
-        var unused: stat? = nil
-        return try openVerified(node, flags: flags, status: &unused)
+        try openVerified(node, flags: flags, freshStatus: false).descriptor
     }
 
-    private func openVerified(_ node: NodeID, flags: Int32, status: inout stat) throws(Errno) -> Int32 {
-        var fresh: stat? = stat()
-        let descriptor = try openVerified(node, flags: flags, status: &fresh)
-        status = fresh!
-        return descriptor
-    }
-
-    /// `status`: nil to verify from cached identity only; non-nil to fetch fresh attributes too.
-    private func openVerified(_ node: NodeID, flags: Int32, status: inout stat?) throws(Errno) -> Int32 {
+    /// `freshStatus`: also fetch current attributes (fstat); otherwise the identity alone is checked,
+    /// from the attribute cache. Names that no longer reach the node are dropped from the table (the
+    /// root has none to drop).
+    private func openVerified(_ node: NodeID, flags: Int32, freshStatus: Bool) throws(Errno) -> (descriptor: Int32, status: stat?) {
         guard let key = nodes.key(of: node) else { throw Errno(ESTALE) }
         var failure = Errno.noEntry
         for path in nodes.paths(of: node) {
             let descriptor: Int32
             do throws(Errno) {
-                descriptor = try path.withUnsafeBufferPointer { (bytes) throws(Errno) -> Int32 in
-                    try bytes.withMemoryRebound(to: CChar.self) { (chars) throws(Errno) -> Int32 in
-                        try SystemCall.openBeneath(root, chars.baseAddress!, flags: flags | O_NOFOLLOW)
-                    }
+                descriptor = try Self.withTerminated(path) { (cPath) throws(Errno) -> Int32 in
+                    try SystemCall.openBeneath(root, cPath, flags: flags | O_NOFOLLOW)
                 }
             } catch {
                 if error == .noEntry || error == Errno(ELOOP) || error == .notDirectory {
-                    if node != .root { nodes.removeLink(of: node, path: path) }
+                    nodes.removeLink(of: node, path: path)
                 } else {
                     failure = error
                 }
                 continue
             }
             do throws(Errno) {
-                let identity: InodeKey
-                if status != nil {
-                    let fresh = try SystemCall.status(of: descriptor)
-                    status = fresh
-                    identity = InodeKey(fresh)
-                } else {
-                    identity = try SystemCall.identity(of: descriptor)
-                }
-                if identity == key { return descriptor }
-                if node != .root { nodes.removeLink(of: node, path: path) }
+                let status = freshStatus ? try SystemCall.status(of: descriptor) : nil
+                let identity = if let status { InodeKey(status) } else { try SystemCall.identity(of: descriptor) }
+                if identity == key { return (descriptor, status) }
+                nodes.removeLink(of: node, path: path)
             } catch where error == Errno(ESTALE) {
                 // Removed between open and fstat (path-based FUSE filesystems say ESTALE): gone.
-                if node != .root { nodes.removeLink(of: node, path: path) }
+                nodes.removeLink(of: node, path: path)
             } catch {
                 // The backing filesystem failed (e.g. ENOTCONN): say so rather than "no such file".
                 failure = error
@@ -110,6 +95,13 @@ final class BackingTree: Sendable {
             SystemCall.close(descriptor)
         }
         throw failure
+    }
+
+    /// Calls `body` with NUL-terminated bytes (as the node table stores paths) as a C string.
+    private static func withTerminated<R>(_ bytes: [UInt8], _ body: (UnsafePointer<CChar>) throws(Errno) -> R) throws(Errno) -> R {
+        try bytes.withUnsafeBufferPointer { (buffer) throws(Errno) -> R in
+            try buffer.withMemoryRebound(to: CChar.self) { (chars) throws(Errno) -> R in try body(chars.baseAddress!) }
+        }
     }
 
     /// Runs `body` with an O_PATH descriptor of the node, closed afterwards.
@@ -139,14 +131,10 @@ final class BackingTree: Sendable {
     /// Runs `body` with the node's parent directory and its name there (for *at calls on a node).
     func withParentOf<R>(_ node: NodeID, _ body: (Int32, UnsafePointer<CChar>) throws(Errno) -> R) throws(Errno) -> R {
         guard let (directoryPath, name) = nodes.parentPath(of: node) else { throw Errno(ESTALE) }
-        let directory: Int32 = try directoryPath.withUnsafeBufferPointer { (bytes) throws(Errno) -> Int32 in
-            try bytes.withMemoryRebound(to: CChar.self) { (chars) throws(Errno) -> Int32 in
-                try SystemCall.openBeneath(root, chars.baseAddress!, flags: clinux_O_PATH | O_DIRECTORY)
-            }
+        let directory = try Self.withTerminated(directoryPath) { (cPath) throws(Errno) -> Int32 in
+            try SystemCall.openBeneath(root, cPath, flags: clinux_O_PATH | O_DIRECTORY)
         }
         defer { SystemCall.close(directory) }
-        return try name.withUnsafeBufferPointer { (bytes) throws(Errno) -> R in
-            try bytes.withMemoryRebound(to: CChar.self) { (chars) throws(Errno) -> R in try body(directory, chars.baseAddress!) }
-        }
+        return try Self.withTerminated(name) { (cName) throws(Errno) -> R in try body(directory, cName) }
     }
 }

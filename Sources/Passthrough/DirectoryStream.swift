@@ -27,6 +27,8 @@ final class DirectoryStream: @unchecked Sendable {
 
         var end: Int { start + statuses.count }
 
+        func covers(_ index: Int) -> Bool { index >= start && index < end }
+
         func status(at index: Int) -> stat? {
             let offset = index - start
             guard offset >= 0, offset < statuses.count, found[offset] else { return nil }
@@ -41,7 +43,6 @@ final class DirectoryStream: @unchecked Sendable {
 
     private static let bufferSize = 32 * 1024
     private let buffer: UnsafeMutableRawBufferPointer
-    private var length = 0
     private(set) var records: [Record] = []
     private(set) var index = 0
     private(set) var position: Int64 = 0
@@ -88,11 +89,10 @@ final class DirectoryStream: @unchecked Sendable {
             endReached = true
             return false
         }
-        length = count
         var cursor = 0
         var entry = clinux_dirent()
         while true {
-            let next = clinux_dirent_at(buffer.baseAddress, length, cursor, &entry)
+            let next = clinux_dirent_at(buffer.baseAddress, count, cursor, &entry)
             if next < 0 { break }
             let nameOffset = UnsafeRawPointer(entry.name) - UnsafeRawPointer(buffer.baseAddress!)
             let first = entry.name[0], second = entry.name[1]
@@ -119,7 +119,6 @@ final class DirectoryStream: @unchecked Sendable {
     private func discardBatch() {
         records.removeAll(keepingCapacity: true)
         index = 0
-        length = 0
         verification = nil
     }
 }

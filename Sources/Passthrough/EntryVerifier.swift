@@ -6,18 +6,18 @@ import FuseKit
 /// lstats the entries of a getdents64 batch. On a network share each lstat of a suspicious entry
 /// is a round trip, so a batch's lstats run concurrently on a small pool of threads.
 final class EntryVerifier: Sendable {
-    let concurrency: Int
     private let pool: WorkerPool?
 
     /// Below this many entries the hand-off costs more than it hides.
     private static let minimumParallelBatch = 8
 
+    /// `concurrency` counts the calling thread: 1 keeps lstats sequential. The shared pool is only
+    /// started when its size is the one asked for.
     init(concurrency: Int) {
-        self.concurrency = max(1, concurrency)
-        switch self.concurrency {
+        switch max(1, concurrency) {
         case 1: pool = nil
-        case WorkerPool.shared.threads + 1: pool = WorkerPool.shared
-        default: pool = WorkerPool(threads: self.concurrency - 1)
+        case WorkerPool.sharedThreads + 1: pool = WorkerPool.shared
+        case let count: pool = WorkerPool(threads: count - 1)
         }
     }
 

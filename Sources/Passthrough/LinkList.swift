@@ -31,17 +31,21 @@ struct LinkList: Sequence, ExpressibleByArrayLiteral {
         rest = []
     }
 
-    func makeIterator() -> AnyIterator<NodeTable.Link> {
-        var yieldedFirst = false
-        var index = 0
-        return AnyIterator {
-            if !yieldedFirst {
-                yieldedFirst = true
-                if let first = self.first { return first }
+    /// A plain iterator: the node table walks names on every resolution, so no boxing.
+    struct Iterator: IteratorProtocol {
+        fileprivate var first: NodeTable.Link?
+        fileprivate var rest: IndexingIterator<[NodeTable.Link]>
+
+        mutating func next() -> NodeTable.Link? {
+            if let link = first {
+                first = nil
+                return link
             }
-            guard index < self.rest.count else { return nil }
-            defer { index += 1 }
-            return self.rest[index]
+            return rest.next()
         }
+    }
+
+    func makeIterator() -> Iterator {
+        Iterator(first: first, rest: rest.makeIterator())
     }
 }

@@ -95,10 +95,7 @@ final class NodeTable: Sendable {
         state.withLock { state in
             if node == .root { return [[0x2E, 0]] }
             guard let entry = state.nodes[node.rawValue] else { return [] }
-            return entry.links.compactMap { link in
-                guard let directory = Self.path(of: link.parent, in: state) else { return nil }
-                return link.parent == .root ? link.name + [0] : directory.dropLast() + [0x2F] + link.name + [0]
-            }
+            return entry.links.compactMap { Self.path(of: $0, in: state) }
         }
     }
 
@@ -106,11 +103,8 @@ final class NodeTable: Sendable {
     func removeLink(of node: NodeID, path: [UInt8]) {
         state.withLock { state in
             guard var entry = state.nodes[node.rawValue] else { return }
-            entry.links.removeAll { link in
-                guard let directory = Self.path(of: link.parent, in: state) else { return true }
-                let candidate = link.parent == .root ? link.name + [0] : directory.dropLast() + [0x2F] + link.name + [0]
-                return candidate == path
-            }
+            // A name whose parents are gone cannot reach anything either.
+            entry.links.removeAll { link in Self.path(of: link, in: state).map { $0 == path } ?? true }
             state.nodes[node.rawValue] = entry
         }
     }
@@ -171,6 +165,12 @@ final class NodeTable: Sendable {
             entry.links.insertFirst(new, limit: Self.maximumLinks)
             state.nodes[id] = entry
         }
+    }
+
+    /// The NUL-terminated path of the name `link`, nil if one of its parents is unknown.
+    private static func path(of link: Link, in state: borrowing State) -> [UInt8]? {
+        guard let directory = path(of: link.parent, in: state) else { return nil }
+        return link.parent == .root ? link.name + [0] : directory.dropLast() + [0x2F] + link.name + [0]
     }
 
     private static func path(of node: NodeID, in state: borrowing State) -> [UInt8]? {

@@ -28,7 +28,7 @@ extension PassthroughFileSystem {
             try stream.seek(to: offset)
             stream.verification = nil
             while try stream.fill() {
-                if configuration.dtype == .verify, stream.index >= stream.verification?.end ?? -1 || stream.index < stream.verification?.start ?? 0 {
+                if configuration.dtype == .verify, stream.verification?.covers(stream.index) != true {
                     stream.verification = verifier.verify(stream, count: sink.remainingCapacityHint)
                 }
                 guard add(stream: stream, to: &sink, tally: &tally) else { return }

@@ -9,7 +9,7 @@ import FuseKit
 // its name inside the /proc magic link of its parent directory, with the l*xattr calls.
 extension PassthroughFileSystem {
     private func withExtendedAttributeTarget<R>(_ node: NodeID, _ body: (UnsafePointer<CChar>, Bool) throws(Errno) -> R) throws(Errno) -> R {
-        let descriptor = node == .root ? try SystemCall.duplicate(tree.root) : try tree.open(node, flags: clinux_O_PATH)
+        let descriptor = try tree.open(node, flags: clinux_O_PATH)
         defer { SystemCall.close(descriptor) }
         guard try SystemCall.identity(of: descriptor).type == .symbolicLink else {
             return try SystemCall.withProcPath(of: descriptor) { (path) throws(Errno) -> R in try body(path, true) }

@@ -79,7 +79,7 @@ extension PassthroughFileSystem {
     }
 
     public func release(node: NodeID, handle: UInt64) {
-        if let descriptor = fileDescriptor(handle), !HandleTable<DirectoryStream>.isTagged(handle) {
+        if !HandleTable<DirectoryStream>.isTagged(handle), let descriptor = fileDescriptor(handle) {
             openFiles.remove(descriptor, for: node)
             SystemCall.close(descriptor)
         }

@@ -24,7 +24,7 @@ extension PassthroughFileSystem {
 
     public func getAttributes(node: NodeID, handle: UInt64?) throws(Errno) -> AttributesReply {
         let status: stat
-        if let handle, node != .root, let descriptor = fileDescriptor(handle) {
+        if let handle, let descriptor = fileDescriptor(handle) {
             status = try SystemCall.status(of: descriptor)
         } else if node == .root {
             status = try SystemCall.status(of: tree.root)
@@ -52,7 +52,7 @@ extension PassthroughFileSystem {
         }
         let pathDescriptor: Int32
         do throws(Errno) {
-            pathDescriptor = node == .root ? try SystemCall.duplicate(tree.root) : try tree.open(node, flags: clinux_O_PATH)
+            pathDescriptor = try tree.open(node, flags: clinux_O_PATH)
         } catch {
             guard let descriptor = openFiles.any(for: node) else { throw error }
             try apply(changes, toOpenFile: descriptor)

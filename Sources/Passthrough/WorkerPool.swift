@@ -8,7 +8,8 @@ import Glibc
 final class WorkerPool: @unchecked Sendable {
     /// One pool per process, started on first use: 15 helpers plus the calling thread overlap 16
     /// round trips, enough to hide network latency without flooding a server.
-    static let shared = WorkerPool(threads: 15)
+    static let shared = WorkerPool(threads: sharedThreads)
+    static let sharedThreads = 15
     private final class Job {
         let work: (Int) -> Void
         var next: Int
@@ -28,10 +29,8 @@ final class WorkerPool: @unchecked Sendable {
     private let workAvailable = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private let jobFinished = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private var jobs: [Job] = []
-    let threads: Int
 
     init(threads: Int) {
-        self.threads = threads
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(workAvailable, nil)
         pthread_cond_init(jobFinished, nil)
