@@ -9,8 +9,6 @@ import os
 import subprocess
 from pathlib import Path
 
-import pytest
-
 import fsmount
 
 # The lying entries of the tree built by `make_tree`, relative to its root: every link made
@@ -25,12 +23,6 @@ LINKS = {
 ENTRY_COUNT = 10
 
 
-@pytest.fixture(scope="module", autouse=True)
-def emulator_built():
-    if not os.environ.get("CIFS_EMULATOR_BIN"):
-        subprocess.run([str(fsmount.REPO / "scripts" / "build-emulator.sh")], check=True,
-                       stdout=subprocess.DEVNULL)
-    return fsmount.emulator_binary()
 
 
 def make_tree(root: Path) -> None:

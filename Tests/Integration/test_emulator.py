@@ -24,13 +24,6 @@ import trees
 XSYM_SIZE = 1067
 
 
-@pytest.fixture(scope="session", autouse=True)
-def emulator_built():
-    """Build (or refresh) the emulator unless the caller points at a binary of its own."""
-    if not os.environ.get("CIFS_EMULATOR_BIN"):
-        subprocess.run([str(fsmount.REPO / "scripts" / "build-emulator.sh")], check=True,
-                       stdout=subprocess.DEVNULL)
-    return fsmount.emulator_binary()
 
 
 def expected_xsym(target: bytes) -> bytes:
