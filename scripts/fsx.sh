@@ -40,27 +40,19 @@ fi
 work="$(mktemp -d "${TMPDIR:-/tmp}/dtypefs-fsx.XXXXXX")"
 status=0
 python3 - "$repo" "$work" "$ops" "$seed" "$over" "${disabled[@]}" <<'PYTHON' || status=$?
-import contextlib
 import sys
 from pathlib import Path
 
 repo, work, ops, seed, over, *disabled = sys.argv[1:]
 sys.path.insert(0, f"{repo}/Tests/Integration")
 import fsx
-from fsmount import mounted_dtypefs, mounted_emulator
+from fsmount import mounted_dtypefs_over
 
 work, ops, seed = Path(work), int(ops), int(seed)
 failed = False
 for kind in (["plain", "emulator"] if over == "both" else [over]):
     base = work / kind
-    for name in ("backing", "emu", "mnt"):
-        (base / name).mkdir(parents=True)
-    with contextlib.ExitStack() as stack:
-        source = base / "backing"
-        if kind == "emulator":
-            stack.enter_context(mounted_emulator(source, base / "emu"))
-            source = base / "emu"
-        dtypefs = stack.enter_context(mounted_dtypefs(source, base / "mnt"))
+    with mounted_dtypefs_over(base, kind) as (dtypefs, source):
         print(f"fsx.sh: {ops} operations, seed {seed}, dtypefs over {kind} "
               f"(disabled: {', '.join(disabled) or 'none'})", flush=True)
         engine = fsx.Fsx(str(base / "mnt"), seed, ops, backing=str(source), disabled=disabled,

@@ -44,7 +44,6 @@ fi
 work="$(mktemp -d "${TMPDIR:-/tmp}/dtypefs-stress.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 python3 - "$repo" "$work" "$minutes" "$over" "$walkers" "$writers" "$sample" "$json" <<'PYTHON'
-import contextlib
 import json
 import sys
 from pathlib import Path
@@ -52,19 +51,12 @@ from pathlib import Path
 repo, work, minutes, over, walkers, writers, sample, json_out = sys.argv[1:]
 sys.path.insert(0, f"{repo}/Tests/Integration")
 import stress
-from fsmount import mounted_dtypefs, mounted_emulator
+from fsmount import mounted_dtypefs_over
 from test_stress import FD_SLACK, RSS_SLACK_KIB, RSS_SLACK_RATIO
 
 work = Path(work)
 seconds = float(minutes) * 60
-for name in ("backing", "emu", "mnt"):
-    (work / name).mkdir()
-with contextlib.ExitStack() as stack:
-    source = work / "backing"
-    if over == "emulator":
-        stack.enter_context(mounted_emulator(source, work / "emu"))
-        source = work / "emu"
-    dtypefs = stack.enter_context(mounted_dtypefs(source, work / "mnt"))
+with mounted_dtypefs_over(work, over) as (dtypefs, source):
     print(f"stress.sh: {minutes} min, {walkers} walkers, {writers} writers, dtypefs (pid {dtypefs.pid}) "
           f"over {over}; a sample every {sample} s", flush=True)
     result = stress.run_stress(str(work / "mnt"), seconds, int(walkers), int(writers), pid=dtypefs.pid,

@@ -170,3 +170,18 @@ def mounted_emulator(backing, mountpoint, latency_us: int = 0, options=(), timeo
         yield mounted
     finally:
         unmount(mountpoint, process)
+
+
+@contextlib.contextmanager
+def mounted_dtypefs_over(base, over: str, options=()):
+    """dtypefs at BASE/mnt over BASE/backing, or, with over="emulator", over the CIFS emulator
+    mounted at BASE/emu on BASE/backing. Yields (the dtypefs Mounted, the path dtypefs serves)."""
+    base = Path(base)
+    for name in ("backing", "emu", "mnt"):
+        (base / name).mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        source = base / "backing"
+        if over == "emulator":
+            stack.enter_context(mounted_emulator(source, base / "emu"))
+            source = base / "emu"
+        yield stack.enter_context(mounted_dtypefs(source, base / "mnt", options)), source
