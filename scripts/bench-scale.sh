@@ -57,19 +57,7 @@ sampler_pid=""
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM HUP
-    if [[ -n $sampler_pid ]] && kill -0 "$sampler_pid" 2>/dev/null; then
-        kill -TERM "$sampler_pid" 2>/dev/null || true
-        wait "$sampler_pid" 2>/dev/null || true
-    fi
-    daemons_stop_all
-    if ((owned_dir)) && [[ "${BENCH_KEEP:-0}" != 1 ]]; then
-        if grep -qF " $BENCH_DIR/" /proc/self/mountinfo; then
-            bench_log "mounts remain under $BENCH_DIR; leaving it in place"
-        else
-            bench_log "removing $BENCH_DIR"
-            rm -rf --one-file-system -- "$BENCH_DIR"
-        fi
-    fi
+    bench_teardown "$sampler_pid" "$owned_dir"
     exit "$rc"
 }
 trap cleanup EXIT

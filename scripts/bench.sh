@@ -151,18 +151,7 @@ runner_pid=""
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM HUP
-    if [[ -n $runner_pid ]] && kill -0 "$runner_pid" 2>/dev/null; then
-        kill -TERM "$runner_pid" 2>/dev/null || true
-        wait "$runner_pid" 2>/dev/null || true
-    fi
-    daemons_stop_all
-    if ((owned_dir)) && [[ "${BENCH_KEEP:-0}" != 1 ]]; then
-        if grep -qF " $BENCH_DIR/" /proc/self/mountinfo; then
-            bench_log "mounts remain under $BENCH_DIR; leaving it in place"
-        else
-            rm -rf --one-file-system -- "$BENCH_DIR"
-        fi
-    fi
+    bench_teardown "$runner_pid" "$owned_dir"
     exit "$rc"
 }
 trap cleanup EXIT

@@ -115,6 +115,26 @@ daemons_stop_all() {
     done
 }
 
+# The end of a run, on every exit: stops the helper process we started ($1, a pid or empty), every
+# daemon we mounted, and removes the work area if we created it ($2 = 1) and nothing is mounted under
+# it any more (BENCH_KEEP=1 keeps it).
+bench_teardown() {
+    local helper_pid="$1" owned="$2"
+    if [[ -n $helper_pid ]] && kill -0 "$helper_pid" 2>/dev/null; then
+        kill -TERM "$helper_pid" 2>/dev/null || true
+        wait "$helper_pid" 2>/dev/null || true
+    fi
+    daemons_stop_all
+    if ((owned)) && [[ "${BENCH_KEEP:-0}" != 1 ]]; then
+        if grep -qF " $BENCH_DIR/" /proc/self/mountinfo; then
+            bench_log "mounts remain under $BENCH_DIR; leaving it in place"
+        else
+            bench_log "removing $BENCH_DIR"
+            rm -rf --one-file-system -- "$BENCH_DIR"
+        fi
+    fi
+}
+
 drop_caches() {
     sync
     echo 3 >/proc/sys/vm/drop_caches
