@@ -10,7 +10,6 @@ public struct MountConfiguration: Sendable, Equatable {
     /// Kernel mount flags as mount(8) spells them (nosuid, nodev, noexec, noatime, ...).
     public var mountFlags: [String] = []
     public var maxThreads: Int = 10
-    public var foreground: Bool = false
     public var debug: Bool = false
 
     public init(mountpoint: String, fileSystemName: String, allowOther: Bool) {

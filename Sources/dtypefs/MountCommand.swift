@@ -38,7 +38,6 @@ enum MountCommand {
         mountConfiguration.readOnly = options.readOnly
         mountConfiguration.mountFlags = options.mountFlags
         mountConfiguration.maxThreads = options.maxThreads
-        mountConfiguration.foreground = request.foreground
         mountConfiguration.debug = request.debug
 
         DaemonLog.configure(destination: .standardError, debug: request.debug)
