@@ -99,12 +99,17 @@ final class NodeTable: Sendable {
         }
     }
 
-    /// Forgets the name `path` (as returned by `paths(of:)`) once it no longer reaches the node.
+    /// Forgets the name `path` (as returned by `paths(of:)`) once it no longer reaches the node, so
+    /// other names (hard links) are tried first next time. The last name is kept: the failure may be
+    /// transient (an ancestor being renamed through the mount fails for an instant before the
+    /// table follows the rename), and a node without names could never be reached again, while a
+    /// dead name only costs a failed open.
     func removeLink(of node: NodeID, path: [UInt8]) {
         state.withLock { state in
             guard var entry = state.nodes[node.rawValue] else { return }
             // A name whose parents are gone cannot reach anything either.
             entry.links.removeAll { link in Self.path(of: link, in: state).map { $0 == path } ?? true }
+            guard entry.links.count > 0 else { return }
             state.nodes[node.rawValue] = entry
         }
     }

@@ -61,6 +61,22 @@ import Testing
         #expect(path(table, a) == nil)
     }
 
+    @Test func aFailedNameIsDroppedUnlessItIsTheLast() {
+        let table = NodeTable(rootKey: rootKey)
+        let dirKey = InodeKey(device: 1, inode: 40, type: .directory)
+        let dir = table.remember(parent: .root, name: Array("dir".utf8), key: dirKey)
+        let key = InodeKey(device: 1, inode: 41, type: .regular)
+        let file = table.remember(parent: dir, name: Array("a".utf8), key: key)
+        _ = table.remember(parent: dir, name: Array("b".utf8), key: key)
+        table.removeLink(of: file, path: Array("dir/b\0".utf8))
+        #expect(table.paths(of: file).map { String(decoding: $0.dropLast(), as: UTF8.self) } == ["dir/a"])
+        // Resolving "dir/a" failing while "dir" is renamed through the mount must not strand the
+        // node: once the table follows the rename, the kept name works again.
+        table.removeLink(of: file, path: Array("dir/a\0".utf8))
+        table.moveLink(key: dirKey, from: .root, Array("dir".utf8), to: .root, Array("moved".utf8))
+        #expect(path(table, file) == "moved/a")
+    }
+
     @Test func aReusedInodeNumberOfAnotherTypeIsANewNode() {
         let table = NodeTable(rootKey: rootKey)
         let file = table.remember(parent: .root, name: Array("x".utf8), key: InodeKey(device: 1, inode: 30, type: .regular))
