@@ -4,29 +4,33 @@ import Glibc
 import CFuse
 import FuseKit
 
-/// Trampolines for directories: opendir, readdir, readdirplus, releasedir, fsyncdir.
+/// Trampolines for directories: opendir, readdir, readdirplus, releasedir, fsyncdir. Directories
+/// have no handles (see `FileSystem.readDirectory`).
 enum DirectoryOperations {
     static func install(into ops: inout fuse_lowlevel_ops) {
-        ops.opendir = { raw, node, fileInfo in
-            serve(raw, "opendir") { fs throws(Errno) in
-                .opened(try fs.openDirectory(node: NodeID(node), flags: fileInfo!.pointee.flags), fileInfo!, node: NodeID(node), isDirectory: true)
+        ops.opendir = { raw, _, fileInfo in
+            guard let raw, let fileInfo else { return }
+            if SessionContext.from(raw).kernelOpensDirectories {
+                // ENOSYS once: the kernel stops sending OPENDIR and RELEASEDIR for this mount.
+                fuse_reply_err(raw, ENOSYS)
+            } else {
+                // An older kernel: open with handle 0, which readdir does not need.
+                fileInfo.pointee.fh = 0
+                fuse_reply_open(raw, fileInfo)
             }
         }
-        ops.readdir = { raw, node, size, offset, fileInfo in
-            DirectoryOperations.readDirectory(raw, node, size, offset, fileInfo, plus: false)
+        ops.readdir = { raw, node, size, offset, _ in
+            DirectoryOperations.readDirectory(raw, node, size, offset, plus: false)
         }
-        ops.readdirplus = { raw, node, size, offset, fileInfo in
-            DirectoryOperations.readDirectory(raw, node, size, offset, fileInfo, plus: true)
+        ops.readdirplus = { raw, node, size, offset, _ in
+            DirectoryOperations.readDirectory(raw, node, size, offset, plus: true)
         }
-        ops.releasedir = { raw, node, fileInfo in
-            serve(raw, "releasedir") { fs in
-                fs.releaseDirectory(node: NodeID(node), handle: fileInfo!.pointee.fh)
-                return .ok
-            }
+        ops.releasedir = { raw, _, _ in
+            serve(raw, "releasedir") { _ in .ok }
         }
-        ops.fsyncdir = { raw, node, dataOnly, fileInfo in
+        ops.fsyncdir = { raw, node, dataOnly, _ in
             serve(raw, "fsyncdir") { fs throws(Errno) in
-                try fs.fsyncDirectory(node: NodeID(node), handle: fileInfo!.pointee.fh, dataOnly: dataOnly != 0)
+                try fs.fsyncDirectory(node: NodeID(node), dataOnly: dataOnly != 0)
                 return .ok
             }
         }
@@ -34,14 +38,13 @@ enum DirectoryOperations {
 
     /// Fills one reply buffer; an error after some entries were packed still returns those entries
     /// (the next call reports the error), as the kernel expects.
-    static func readDirectory(_ raw: fuse_req_t?, _ node: fuse_ino_t, _ size: Int, _ offset: off_t,
-                                      _ fileInfo: UnsafeMutablePointer<fuse_file_info>?, plus: Bool) {
-        guard let raw, let fileInfo else { return }
+    static func readDirectory(_ raw: fuse_req_t?, _ node: fuse_ino_t, _ size: Int, _ offset: off_t, plus: Bool) {
+        guard let raw else { return }
         let request = Request(raw, plus ? "readdirplus" : "readdir")
         var buffer = DirectoryReplyBuffer(request: raw, capacity: size, plus: plus)
         defer { buffer.deallocate() }
         do throws(Errno) {
-            try request.fileSystem.readDirectory(node: NodeID(node), handle: fileInfo.pointee.fh, offset: Int64(offset), into: &buffer)
+            try request.fileSystem.readDirectory(node: NodeID(node), offset: Int64(offset), into: &buffer)
             request.reply(buffer: buffer.bytes)
         } catch {
             if buffer.used > 0 {

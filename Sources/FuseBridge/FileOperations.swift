@@ -11,7 +11,7 @@ enum FileOperations {
         ops.open = { raw, node, fileInfo in
             serve(raw, "open") { fs throws(Errno) in
                 let open = try fs.open(node: NodeID(node), flags: fileInfo!.pointee.flags, caller: Request.caller(raw!))
-                return .opened(open, fileInfo!, node: NodeID(node), isDirectory: false)
+                return .opened(open, fileInfo!, node: NodeID(node))
             }
         }
         ops.create = { raw, parent, name, mode, fileInfo in

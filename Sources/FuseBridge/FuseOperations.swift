@@ -15,6 +15,7 @@ enum FuseOperations {
             var settings = ConnectionSettings()
             context.fileSystem.initialize(&settings)
             ConnectionConfigurator.apply(settings, to: connection)
+            context.kernelOpensDirectories = connection.pointee.capable & UInt32(FUSE_CAP_NO_OPENDIR_SUPPORT) != 0
         }
         ops.destroy = { userdata in
             guard let userdata else { return }

@@ -61,15 +61,11 @@ struct Request: ~Copyable {
         discard self
     }
 
-    consuming func reply(open: OpenReply, fileInfo: UnsafeMutablePointer<fuse_file_info>, node: NodeID, isDirectory: Bool) {
+    consuming func reply(open: OpenReply, fileInfo: UnsafeMutablePointer<fuse_file_info>, node: NodeID) {
         FuseEncoding.fill(fileInfo, with: open)
         if fuse_reply_open(raw, fileInfo) != 0 {
             // The kernel did not take the reply (interrupted): nobody will release this handle.
-            if isDirectory {
-                fileSystem.releaseDirectory(node: node, handle: open.handle)
-            } else {
-                fileSystem.release(node: node, handle: open.handle)
-            }
+            fileSystem.release(node: node, handle: open.handle)
         }
         discard self
     }

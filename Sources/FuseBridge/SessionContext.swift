@@ -4,6 +4,10 @@ import FuseKit
 /// What every callback reaches through the session's userdata pointer.
 final class SessionContext: @unchecked Sendable {
     let fileSystem: any FileSystem
+    /// The kernel understood "opendir is not implemented" (FUSE_CAP_NO_OPENDIR_SUPPORT, Linux 5.1):
+    /// it then opens and releases directories without sending us OPENDIR and RELEASEDIR at all.
+    /// Set once in init, before any other request.
+    var kernelOpensDirectories = false
 
     init(fileSystem: any FileSystem) {
         self.fileSystem = fileSystem

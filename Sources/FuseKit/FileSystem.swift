@@ -36,10 +36,10 @@ public protocol FileSystem: AnyObject, Sendable {
     func release(node: NodeID, handle: UInt64)
     func fsync(node: NodeID, handle: UInt64, dataOnly: Bool) throws(Errno)
 
-    func openDirectory(node: NodeID, flags: Int32) throws(Errno) -> OpenReply
-    func readDirectory<Sink: DirectorySink>(node: NodeID, handle: UInt64, offset: Int64, into sink: inout Sink) throws(Errno)
-    func releaseDirectory(node: NodeID, handle: UInt64)
-    func fsyncDirectory(node: NodeID, handle: UInt64, dataOnly: Bool) throws(Errno)
+    /// Directories have no open handles: the kernel opens and releases them without asking us (one
+    /// round trip per directory saved), so a listing is identified by its node and offset alone.
+    func readDirectory<Sink: DirectorySink>(node: NodeID, offset: Int64, into sink: inout Sink) throws(Errno)
+    func fsyncDirectory(node: NodeID, dataOnly: Bool) throws(Errno)
 
     func statistics(node: NodeID) throws(Errno) -> FileSystemStatistics
 

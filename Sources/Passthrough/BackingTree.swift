@@ -33,7 +33,11 @@ final class BackingTree: Sendable {
     /// forgetting names that no longer reach it. Answering with another object's attributes would
     /// make the kernel see an inode change type, which it reports as EIO.
     func open(_ node: NodeID, flags: Int32) throws(Errno) -> Int32 {
-        if flags & clinux_O_PATH != 0 { return try openVerified(node, flags: flags) }
+        // O_PATH has no open-time effects; neither has reading a directory (O_DIRECTORY fails on
+        // anything else, so a FIFO or device swapped in is never opened).
+        if flags & clinux_O_PATH != 0 || (flags & O_DIRECTORY != 0 && flags & O_ACCMODE == O_RDONLY) {
+            return try openVerified(node, flags: flags)
+        }
         // Open flags act at open time (O_TRUNC, O_CREAT): verify with O_PATH first, then reopen
         // exactly that inode through its /proc magic link.
         let pathDescriptor = try openVerified(node, flags: clinux_O_PATH | (flags & O_DIRECTORY))
@@ -73,7 +77,8 @@ final class BackingTree: Sendable {
                     try SystemCall.openBeneath(root, cPath, flags: flags | O_NOFOLLOW)
                 }
             } catch {
-                if error == .noEntry || error == Errno(ELOOP) || error == .notDirectory {
+                // ESTALE: a path-based FUSE backing's object went between lookup and open.
+                if error == .noEntry || error == Errno(ELOOP) || error == .notDirectory || error == Errno(ESTALE) {
                     nodes.removeLink(of: node, path: path)
                 } else {
                     failure = error

@@ -3,11 +3,11 @@ import Glibc
 #endif
 import CLinux
 import FuseKit
-import Synchronization
 
 /// An open backing directory read with getdents64. Offsets given to the kernel are the backing
 /// filesystem's own d_off cookies, so telldir/seekdir/rewinddir and listings during concurrent
-/// changes behave exactly as on the backing filesystem.
+/// changes behave exactly as on the backing filesystem. One request uses it at a time: it is taken
+/// from (and parked back in) `DirectoryStreamCache`.
 final class DirectoryStream: @unchecked Sendable {
     /// One entry of the current getdents64 batch.
     struct Record {
@@ -38,8 +38,6 @@ final class DirectoryStream: @unchecked Sendable {
 
     let descriptor: Int32
     let node: NodeID
-    /// Serialises readdir on this handle (the kernel does too; this keeps us safe regardless).
-    let lock = Mutex(())
 
     private static let bufferSize = 32 * 1024
     private let buffer: UnsafeMutableRawBufferPointer
@@ -50,6 +48,9 @@ final class DirectoryStream: @unchecked Sendable {
     /// (on a share, one round trip per directory listing saved). A seek forgets it.
     private var endReached = false
     var verification: Verification?
+
+    /// The directory has no entries after `position`.
+    var isAtEnd: Bool { endReached }
 
     init(descriptor: Int32, node: NodeID) {
         self.descriptor = descriptor

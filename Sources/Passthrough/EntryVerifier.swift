@@ -40,11 +40,11 @@ final class EntryVerifier: Sendable {
                 }
                 let total = end - start
                 var done = 0
-                let began = Self.now()
+                let began = SystemCall.monotonicNanoseconds()
                 while done < total {
                     work(done)
                     done += 1
-                    if pool != nil, total - done >= Self.minimumParallelBatch, Self.now() - began > Self.slowBatchNanoseconds {
+                    if pool != nil, total - done >= Self.minimumParallelBatch, SystemCall.monotonicNanoseconds() - began > Self.slowBatchNanoseconds {
                         break
                     }
                 }
@@ -58,10 +58,4 @@ final class EntryVerifier: Sendable {
 
     /// Sequential lstats that take longer than this in total are not being served from a cache.
     private static let slowBatchNanoseconds: Int64 = 150_000
-
-    private static func now() -> Int64 {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
-    }
 }

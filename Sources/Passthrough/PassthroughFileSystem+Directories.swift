@@ -4,37 +4,44 @@ import Glibc
 import CLinux
 import FuseKit
 
-// opendir, readdir(plus), releasedir, fsyncdir: where the d_type policy is applied.
+// readdir(plus) and fsyncdir: where the d_type policy is applied. Directories have no handles
+// (see `FileSystem.readDirectory`); a listing continues through `DirectoryStreamCache`.
 extension PassthroughFileSystem {
-    public func openDirectory(node: NodeID, flags: Int32) throws(Errno) -> OpenReply {
+    public func fsyncDirectory(node: NodeID, dataOnly: Bool) throws(Errno) {
         let descriptor = try tree.open(node, flags: O_RDONLY | O_DIRECTORY)
-        openFiles.add(descriptor, for: node)
-        return OpenReply(handle: directories.insert(DirectoryStream(descriptor: descriptor, node: node)))
+        defer { SystemCall.close(descriptor) }
+        try SystemCall.synchronize(descriptor, dataOnly: dataOnly)
     }
 
-    public func releaseDirectory(node: NodeID, handle: UInt64) {
-        if let stream = directories.remove(handle) { openFiles.remove(stream.descriptor, for: stream.node) }
-    }
-
-    public func fsyncDirectory(node: NodeID, handle: UInt64, dataOnly: Bool) throws(Errno) {
-        try SystemCall.synchronize(try directories.get(handle).descriptor, dataOnly: dataOnly)
-    }
-
-    public func readDirectory<Sink: DirectorySink>(node: NodeID, handle: UInt64, offset: Int64, into sink: inout Sink) throws(Errno) {
-        let stream = try directories.get(handle)
+    public func readDirectory<Sink: DirectorySink>(node: NodeID, offset: Int64, into sink: inout Sink) throws(Errno) {
+        let stream: DirectoryStream
+        switch listings.take(node: node, position: offset) {
+        case .end?:
+            return
+        case let .stream(parked)?:
+            stream = parked
+        case nil:
+            let descriptor: Int32
+            do throws(Errno) {
+                descriptor = try tree.open(node, flags: O_RDONLY | O_DIRECTORY)
+            } catch where error == .noEntry {
+                // Removed since the kernel opened it: an open directory removed meanwhile lists as empty.
+                return
+            }
+            stream = DirectoryStream(descriptor: descriptor, node: node)
+            try stream.seek(to: offset)
+        }
         var tally = Tally()
         defer { statistics.record(listed: tally.listed, corrected: tally.corrected, unverifiable: tally.unverifiable) }
-        try stream.lock.withLock { (_) throws(Errno) in
-            try stream.seek(to: offset)
-            stream.verification = nil
-            while try stream.fill() {
-                if configuration.dtype == .verify, stream.verification?.covers(stream.index) != true {
-                    stream.verification = verifier.verify(stream, count: sink.remainingCapacityHint)
-                }
-                guard add(stream: stream, to: &sink, tally: &tally) else { return }
-                stream.advance()
+        stream.verification = nil
+        while try stream.fill() {
+            if configuration.dtype == .verify, stream.verification?.covers(stream.index) != true {
+                stream.verification = verifier.verify(stream, count: sink.remainingCapacityHint)
             }
+            guard add(stream: stream, to: &sink, tally: &tally) else { break }
+            stream.advance()
         }
+        listings.park(stream)
     }
 
     /// Counts of one readdir call, recorded once at its end.

@@ -6,12 +6,11 @@ import FuseKit
 
 // Open files: the handle is the backing descriptor itself, so read and write need no table lookup.
 extension PassthroughFileSystem {
-    /// The descriptor behind a handle: a file's is the handle, a directory's is its stream's.
+    /// The descriptor behind a handle: a file's handle is its descriptor. Directories have none and
+    /// come as 0; descriptors 0–2 are the standard streams (libfuse keeps them open when mounting),
+    /// so no open file ever has them.
     func fileDescriptor(_ handle: UInt64) -> Int32? {
-        if HandleTable<DirectoryStream>.isTagged(handle) {
-            return try? directories.get(handle).descriptor
-        }
-        return handle <= UInt64(Int32.max) ? Int32(handle) : nil
+        handle > 2 && handle <= UInt64(Int32.max) ? Int32(handle) : nil
     }
 
     func openFileDescriptor(_ handle: UInt64) throws(Errno) -> Int32 {
@@ -79,7 +78,7 @@ extension PassthroughFileSystem {
     }
 
     public func release(node: NodeID, handle: UInt64) {
-        if !HandleTable<DirectoryStream>.isTagged(handle), let descriptor = fileDescriptor(handle) {
+        if let descriptor = fileDescriptor(handle) {
             openFiles.remove(descriptor, for: node)
             SystemCall.close(descriptor)
         }

@@ -11,7 +11,7 @@ public final class PassthroughFileSystem: FileSystem {
     public let configuration: PassthroughConfiguration
     public let statistics = ListingStatistics()
     let tree: BackingTree
-    let directories = HandleTable<DirectoryStream>()
+    let listings = DirectoryStreamCache()
     let openFiles = OpenFileTable()
     let lockOwners = LockOwnerTable()
     let verifier: EntryVerifier

@@ -159,6 +159,13 @@ enum SystemCall {
         return result
     }
 
+    /// CLOCK_MONOTONIC in nanoseconds: for ages and durations, never affected by clock changes.
+    static func monotonicNanoseconds() -> Int64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
+    }
+
     /// `pread`-free read path is spliced by the bridge; `lseek` is all we need here.
     static func seek(_ descriptor: Int32, offset: Int64, whence: Int32) throws(Errno) -> Int64 {
         Int64(try retryingInterrupts { lseek(descriptor, off_t(offset), whence) })

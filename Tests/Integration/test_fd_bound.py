@@ -108,3 +108,42 @@ def test_walk_huge_tree_with_few_fds(workdir):
     log = b"".join(errors).decode(errors="replace")
     for sign in ("EMFILE", "Too many open files"):
         assert sign not in log, f"dtypefs logged {sign}:\n{log[-3000:]}"
+
+
+def test_abandoned_listings_release_their_descriptors(workdir):
+    """Directories have no handles: a listing left half-read (`ls | head`) parks its backing
+    descriptor between READDIR requests, and must give it back within seconds, unasked."""
+    src, mnt = workdir / "src", workdir / "mnt"
+    trees.build_wide_tree(src, 40, 2000)
+
+    def backing_descriptors(pid) -> int:
+        """The daemon's descriptors of directories below SOURCE (not the root it keeps open)."""
+        count = 0
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except FileNotFoundError:
+                continue
+            count += target.startswith(str(src) + "/")
+        return count
+
+    with mounted_dtypefs(src, mnt) as daemon:
+        iterators = []
+        for index in range(40):
+            iterator = os.scandir(mnt / f"dir{index:04d}")
+            next(iterator)  # one getdents: the first reply, the rest of the listing parked
+            iterators.append(iterator)
+        parked = backing_descriptors(daemon.pid)
+        assert parked >= 1, "no listing was parked: the test did not exercise the stream cache"
+        assert parked <= 32, f"{parked} parked listings hold descriptors (bound 32)"
+        deadline = time.monotonic() + 10
+        while backing_descriptors(daemon.pid) > 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert backing_descriptors(daemon.pid) == 0, \
+            f"{backing_descriptors(daemon.pid)} descriptors still held 10 s after the listings stopped"
+        # A listing resumed after its stream was closed reopens and continues where it was.
+        for iterator in iterators[:3]:
+            rest = sum(1 for _ in iterator)
+            assert rest == 2000, f"a resumed listing returned {rest} more entries, expected 2000"
+        for iterator in iterators:
+            iterator.close()
