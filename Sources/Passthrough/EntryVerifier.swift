@@ -2,22 +2,34 @@
 import Glibc
 #endif
 import FuseKit
+import Synchronization
 
 /// lstats the entries of a getdents64 batch. On a network share each lstat of a suspicious entry
 /// is a round trip, so a batch's lstats run concurrently on a small pool of threads.
 final class EntryVerifier: Sendable {
-    private let pool: WorkerPool?
+    /// Threads besides the caller; 0 keeps lstats sequential.
+    private let helpers: Int
+    private let ownPool = Mutex<WorkerPool?>(nil)
 
     /// Below this many entries the hand-off costs more than it hides.
     private static let minimumParallelBatch = 8
 
-    /// `concurrency` counts the calling thread: 1 keeps lstats sequential. The shared pool is only
-    /// started when its size is the one asked for.
+    /// `concurrency` counts the calling thread: 1 keeps lstats sequential.
     init(concurrency: Int) {
-        switch max(1, concurrency) {
-        case 1: pool = nil
-        case WorkerPool.sharedThreads + 1: pool = WorkerPool.shared
-        case let count: pool = WorkerPool(threads: count - 1)
+        helpers = max(1, concurrency) - 1
+    }
+
+    /// The pool, started on first use, never at mount time: a daemon that detaches forks, and only
+    /// the forking thread lives on in the child; and threads started before the signal mask is set
+    /// would take SIGUSR1 with its default action (exit) instead of the statistics thread.
+    private var pool: WorkerPool? {
+        switch helpers {
+        case 0: nil
+        case WorkerPool.sharedThreads: WorkerPool.shared
+        default: ownPool.withLock { pool in
+            if pool == nil { pool = WorkerPool(threads: helpers) }
+            return pool
+        }
         }
     }
 
@@ -44,11 +56,11 @@ final class EntryVerifier: Sendable {
                 while done < total {
                     work(done)
                     done += 1
-                    if pool != nil, total - done >= Self.minimumParallelBatch, SystemCall.monotonicNanoseconds() - began > Self.slowBatchNanoseconds {
+                    if helpers > 0, total - done >= Self.minimumParallelBatch, SystemCall.monotonicNanoseconds() - began > Self.slowBatchNanoseconds {
                         break
                     }
                 }
-                if let pool, done < total {
+                if done < total, let pool {
                     pool.run(range: done..<total, work)
                 }
             }

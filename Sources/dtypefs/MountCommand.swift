@@ -66,7 +66,7 @@ enum MountCommand {
             + "entry_timeout=\(options.entryTimeout), attr_timeout=\(options.attributeTimeout), "
             + "negative_timeout=\(options.negativeTimeout), max_threads=\(options.maxThreads))"
         DaemonLog.info("mounted \(description)")
-        StatisticsReporter.start(fileSystem.statistics)
+        StatisticsReporter.start(fileSystem)
         let result = session.run()
         DaemonLog.info("unmounted \(mountpoint): \(fileSystem.statistics.snapshot.summary)")
         if result < 0 {

@@ -4,14 +4,14 @@ import Glibc
 import FuseKit
 import Passthrough
 
-/// Logs the listing counters whenever SIGUSR1 arrives. A thread waits for the signal with sigwait
+/// Logs the listing counters and the inodes the kernel holds whenever SIGUSR1 arrives. A thread waits for the signal with sigwait
 /// (logging from a signal handler is unsafe); every other thread has it blocked.
 enum StatisticsReporter {
-    nonisolated(unsafe) private static var statistics: ListingStatistics?
+    nonisolated(unsafe) private static var fileSystem: PassthroughFileSystem?
 
     /// Call before the FUSE worker threads start, so they inherit the blocked signal.
-    static func start(_ statistics: ListingStatistics) {
-        Self.statistics = statistics
+    static func start(_ fileSystem: PassthroughFileSystem) {
+        Self.fileSystem = fileSystem
         var signals = sigset_t()
         sigemptyset(&signals)
         sigaddset(&signals, SIGUSR1)
@@ -23,8 +23,8 @@ enum StatisticsReporter {
             sigaddset(&waited, SIGUSR1)
             var received: Int32 = 0
             while sigwait(&waited, &received) == 0 {
-                if let statistics = StatisticsReporter.statistics {
-                    DaemonLog.info("statistics: \(statistics.snapshot.summary)")
+                if let fileSystem = StatisticsReporter.fileSystem {
+                    DaemonLog.info("statistics: \(fileSystem.statistics.snapshot.summary), inodes known to the kernel: \(fileSystem.knownNodeCount)")
                 }
             }
             return nil

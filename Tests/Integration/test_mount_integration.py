@@ -865,3 +865,51 @@ def test_uninstall_refuses_while_an_instance_is_enabled(built_binary, workdir):
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-v"]))
+
+
+def thread_count(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/task"))
+
+
+def test_sigusr1_reports_without_ending_a_foreground_daemon(workdir):
+    """SIGUSR1 is for the statistics thread only: no other thread may take it with its default
+    action (ending the daemon), however early it was started."""
+    src, mnt = workdir / "src", workdir / "mnt"
+    for index in range(50):
+        (src / f"f{index}").write_text("x")
+    with fsmount.mounted_dtypefs(src, mnt) as daemon:
+        os.kill(daemon.pid, signal.SIGUSR1)
+        assert len(os.listdir(mnt)) == 50
+        os.kill(daemon.pid, signal.SIGUSR1)
+        time.sleep(0.5)
+        assert daemon.process.poll() is None, "SIGUSR1 ended the daemon"
+        assert len(os.listdir(mnt)) == 50
+        assert daemon.stop() == 0
+    log = daemon.process.stderr.read().decode(errors="replace")
+    assert log.count("statistics:") == 2, f"two SIGUSR1 reports expected:\n{log}"
+    assert "inodes known to the kernel" in log, log
+
+
+def test_background_daemon_verifies_slow_listings_concurrently(built_binary, workdir):
+    """The lstat pool must exist in the daemon that serves, not only in the process that mounted:
+    detaching forks, and only the forking thread lives on in the child."""
+    backing, emu, mnt = workdir / "src", workdir / "emu", workdir / "mnt"
+    with fsmount.mounted_emulator(backing, emu, latency_us=2000), cleanup_daemons(emu, mnt):
+        # Links made through the emulator are XSym files: their lstats are the slow ones (a share
+        # primes plain entries in its listing, but must read a link's content).
+        for index in range(200):
+            os.symlink("target", emu / f"l{index:03d}")
+        result = subprocess.run([built_binary, str(emu), str(mnt)], capture_output=True, text=True,
+                                stdin=subprocess.DEVNULL, timeout=60)
+        assert result.returncode == 0, result.stderr
+        pids = daemon_pids(emu, mnt)
+        assert len(pids) == 1, f"expected one daemon, found {pids}"
+        before = thread_count(pids[0])
+        started = time.monotonic()
+        assert len(os.listdir(mnt)) == 200
+        elapsed = time.monotonic() - started
+        after = thread_count(pids[0])
+        # 200 link lstats at several ms each take over a second one after another.
+        assert after >= before + 8, (
+            f"daemon threads {before} -> {after} after a slow listing: the lstat pool did not start "
+            f"(the listing took {elapsed:.2f} s)")
