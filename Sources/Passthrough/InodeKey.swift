@@ -7,13 +7,16 @@ import FuseKit
 /// that an inode number reused for an object of another type (another client deleted and created)
 /// becomes a new node instead of confusing the kernel's cached inode.
 struct InodeKey: Hashable, Sendable {
-    var device: UInt64
+    // Ordered for a 16-byte layout: the node table holds one or two keys per node.
     var inode: UInt64
+    /// The kernel's device numbers have 32 bits (12 major, 20 minor), which glibc's 64-bit dev_t
+    /// encodes in its low 32; anything above is folded in rather than dropped.
+    var device: UInt32
     var type: FileType
 
     init(device: UInt64, inode: UInt64, type: FileType) {
-        self.device = device
         self.inode = inode
+        self.device = UInt32(truncatingIfNeeded: device) ^ UInt32(truncatingIfNeeded: device >> 32)
         self.type = type
     }
 

@@ -22,9 +22,8 @@ final class NodeTable: Sendable {
     }
 
     private struct State: ~Copyable {
-        var nodes: [UInt64: Node] = [:]
+        var nodes = NodeSlab()
         var nodeByKey: [InodeKey: UInt64] = [:]
-        var nextID: UInt64 = NodeID.root.rawValue + 1
     }
 
     /// How many names of one hard-linked inode we keep; more are rare and cost only re-lookups.
@@ -36,8 +35,9 @@ final class NodeTable: Sendable {
 
     init(rootKey: InodeKey) {
         var initial = State()
-        initial.nodes[NodeID.root.rawValue] = Node(key: rootKey, links: [], lookups: 1)
-        initial.nodeByKey[rootKey] = NodeID.root.rawValue
+        let root = initial.nodes.insert(Node(key: rootKey, links: [], lookups: 1))
+        precondition(root == NodeID.root.rawValue, "the first node must get FUSE's root ID")
+        initial.nodeByKey[rootKey] = root
         state = Mutex(initial)
     }
 
@@ -55,9 +55,7 @@ final class NodeTable: Sendable {
                 state.nodes[id] = node
                 return NodeID(id)
             }
-            let id = state.nextID
-            state.nextID += 1
-            state.nodes[id] = Node(key: key, links: [link], lookups: 1)
+            let id = state.nodes.insert(Node(key: key, links: [link], lookups: 1))
             state.nodeByKey[key] = id
             return NodeID(id)
         }
