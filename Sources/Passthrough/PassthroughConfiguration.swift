@@ -11,8 +11,9 @@ public struct PassthroughConfiguration: Sendable {
     public var verifyConcurrency: Int = 16
     /// Nodes the kernel may hold before listings stop creating nodes for non-directories: beyond it
     /// a READDIRPLUS entry of a file still carries its verified type, but no inode, so walking a huge
-    /// tree keeps the daemon's memory bounded (stats of those files then cost a LOOKUP).
-    public var listedNodeBudget: Int = 32_768
+    /// tree keeps the daemon's memory bounded (stats of those files then cost a LOOKUP each). At
+    /// about 150 bytes a node, 65,536 listed nodes cost under 10 MiB.
+    public var listedNodeBudget: Int = 65_536
     /// When READDIRPLUS is offered to the kernel (only with `dtype=verify`).
     public var readDirectoryPlus: ReadDirectoryPlusPolicy = .auto
 
