@@ -11,7 +11,11 @@ extension PassthroughFileSystem {
     private func withExtendedAttributeTarget<R>(_ node: NodeID, _ body: (UnsafePointer<CChar>, Bool) throws(Errno) -> R) throws(Errno) -> R {
         let descriptor = try tree.open(node, flags: clinux_O_PATH)
         defer { SystemCall.close(descriptor) }
-        guard try SystemCall.identity(of: descriptor).type == .symbolicLink else {
+        // The descriptor was verified to be the node's inode, whose type is part of its key: no
+        // second statx needed (`ls -l` asks two xattrs of every entry) unless the node was just
+        // forgotten. A link must never go through the /proc path below, which would follow it.
+        let type = if let key = tree.nodes.key(of: node) { key.type } else { try SystemCall.identity(of: descriptor).type }
+        guard type == .symbolicLink else {
             return try SystemCall.withProcPath(of: descriptor) { (path) throws(Errno) -> R in try body(path, true) }
         }
         return try tree.withParentOf(node) { (directory, name) throws(Errno) -> R in
