@@ -50,6 +50,7 @@ enum HelpText {
       /mnt/.share-raw  /srv/share  fuse.dtypefs  _netdev,nofail,x-systemd.requires-mounts-for=/mnt/.share-raw  0 0
 
     Exit status: 0 unmounted cleanly; 1 mount or runtime failure; 2 bad arguments.
-    Signals: SIGINT, SIGTERM, SIGHUP unmount and exit 0; SIGUSR1 logs the listing counters.
+    Signals: SIGINT, SIGTERM, SIGHUP unmount and exit 0; SIGUSR1 logs the listing counters
+    and the inodes held.
     """
 }
