@@ -49,15 +49,14 @@ final class DirectoryStreamCache: Sendable {
     func take(node: NodeID, position: Int64) -> Parked? {
         guard position != 0 else { return nil }
         let now = SystemCall.monotonicNanoseconds()
-        // Streams dropped here are closed only after the lock is released (close may be a round trip).
-        let (found, expired) = state.withLock { state -> (Slot?, [Slot]) in
+        // Dropped streams are handed out of the lock and closed there (close may be a round trip).
+        let (found, _) = state.withLock { state -> (Slot?, [Slot]) in
             let expired = Self.removeExpired(from: &state.slots, now: now, maximumAge: maximumAge)
             guard let index = state.slots.firstIndex(where: { $0.node == node && $0.position == position }) else {
                 return (nil, expired)
             }
             return (state.slots.remove(at: index), expired)
         }
-        _ = expired
         guard let found else { return nil }
         return found.stream.map { .stream($0) } ?? .end
     }
@@ -67,7 +66,7 @@ final class DirectoryStreamCache: Sendable {
     func park(_ stream: DirectoryStream) {
         guard !(stream.isAtEnd && stream.position == 0) else { return }
         let slot = Slot(node: stream.node, position: stream.position, stream: stream.isAtEnd ? nil : stream, parkedAt: SystemCall.monotonicNanoseconds())
-        let (evicted, startSweep) = state.withLock { state -> ([Slot], Bool) in
+        let (_, startSweep) = state.withLock { state -> ([Slot], Bool) in
             var evicted: [Slot] = []
             if state.slots.count >= capacity { evicted.append(state.slots.removeFirst()) }
             state.slots.append(slot)
@@ -75,7 +74,6 @@ final class DirectoryStreamCache: Sendable {
             state.sweepScheduled = true
             return (evicted, startSweep)
         }
-        _ = evicted
         if startSweep { scheduleSweep() }
     }
 
@@ -87,12 +85,11 @@ final class DirectoryStreamCache: Sendable {
         DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now() + .nanoseconds(Int(maximumAge))) { [weak self] in
             guard let self else { return }
             let now = SystemCall.monotonicNanoseconds()
-            let (expired, again) = state.withLock { state -> ([Slot], Bool) in
+            let (_, again) = state.withLock { state -> ([Slot], Bool) in
                 let expired = Self.removeExpired(from: &state.slots, now: now, maximumAge: maximumAge)
                 state.sweepScheduled = !state.slots.isEmpty
                 return (expired, state.sweepScheduled)
             }
-            _ = expired
             if again { scheduleSweep() }
         }
     }
