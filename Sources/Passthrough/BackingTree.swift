@@ -73,7 +73,7 @@ final class BackingTree: Sendable {
         for path in nodes.paths(of: node) {
             let descriptor: Int32
             do throws(Errno) {
-                descriptor = try Self.withTerminated(path) { (cPath) throws(Errno) -> Int32 in
+                descriptor = try SystemCall.withTerminated(path) { (cPath) throws(Errno) -> Int32 in
                     try SystemCall.openBeneath(root, cPath, flags: flags | O_NOFOLLOW)
                 }
             } catch {
@@ -100,13 +100,6 @@ final class BackingTree: Sendable {
             SystemCall.close(descriptor)
         }
         throw failure
-    }
-
-    /// Calls `body` with NUL-terminated bytes (as the node table stores paths) as a C string.
-    private static func withTerminated<R>(_ bytes: [UInt8], _ body: (UnsafePointer<CChar>) throws(Errno) -> R) throws(Errno) -> R {
-        try bytes.withUnsafeBufferPointer { (buffer) throws(Errno) -> R in
-            try buffer.withMemoryRebound(to: CChar.self) { (chars) throws(Errno) -> R in try body(chars.baseAddress!) }
-        }
     }
 
     /// Runs `body` with an O_PATH descriptor of the node, closed afterwards.
@@ -136,10 +129,10 @@ final class BackingTree: Sendable {
     /// Runs `body` with the node's parent directory and its name there (for *at calls on a node).
     func withParentOf<R>(_ node: NodeID, _ body: (Int32, UnsafePointer<CChar>) throws(Errno) -> R) throws(Errno) -> R {
         guard let (directoryPath, name) = nodes.parentPath(of: node) else { throw Errno(ESTALE) }
-        let directory = try Self.withTerminated(directoryPath) { (cPath) throws(Errno) -> Int32 in
+        let directory = try SystemCall.withTerminated(directoryPath) { (cPath) throws(Errno) -> Int32 in
             try SystemCall.openBeneath(root, cPath, flags: clinux_O_PATH | O_DIRECTORY)
         }
         defer { SystemCall.close(directory) }
-        return try Self.withTerminated(name) { (cName) throws(Errno) -> R in try body(directory, cName) }
+        return try SystemCall.withTerminated(name) { (cName) throws(Errno) -> R in try body(directory, cName) }
     }
 }

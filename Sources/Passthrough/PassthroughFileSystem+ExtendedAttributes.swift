@@ -22,9 +22,7 @@ extension PassthroughFileSystem {
             var path = Array("/proc/self/fd/\(directory)/".utf8)
             path.append(contentsOf: UnsafeRawBufferPointer(start: name, count: strlen(name)))
             path.append(0)
-            return try path.withUnsafeBufferPointer { (bytes) throws(Errno) -> R in
-                try bytes.withMemoryRebound(to: CChar.self) { (chars) throws(Errno) -> R in try body(chars.baseAddress!, false) }
-            }
+            return try SystemCall.withTerminated(path) { (cPath) throws(Errno) -> R in try body(cPath, false) }
         }
     }
 

@@ -75,6 +75,13 @@ enum SystemCall {
         return try buffer.withUnsafeBufferPointer { (chars) throws(Errno) -> R in try body(chars.baseAddress!) }
     }
 
+    /// Calls `body` with NUL-terminated bytes (as the node table stores paths) as a C string.
+    static func withTerminated<R>(_ bytes: [UInt8], _ body: (UnsafePointer<CChar>) throws(Errno) -> R) throws(Errno) -> R {
+        try bytes.withUnsafeBufferPointer { (buffer) throws(Errno) -> R in
+            try buffer.withMemoryRebound(to: CChar.self) { (chars) throws(Errno) -> R in try body(chars.baseAddress!) }
+        }
+    }
+
     /// `mkdirat`
     static func makeDirectory(in directory: Int32, _ name: UnsafePointer<CChar>, mode: mode_t) throws(Errno) {
         _ = try retryingInterrupts { mkdirat(directory, name, mode) }
