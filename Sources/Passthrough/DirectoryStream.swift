@@ -46,11 +46,8 @@ final class DirectoryStream: @unchecked Sendable {
     private(set) var position: Int64 = 0
     /// getdents64 said "end" at `position`: the kernel's next call there needs no backing request
     /// (on a share, one round trip per directory listing saved). A seek forgets it.
-    private var endReached = false
+    private(set) var isAtEnd = false
     var verification: Verification?
-
-    /// The directory has no entries after `position`.
-    var isAtEnd: Bool { endReached }
 
     init(descriptor: Int32, node: NodeID) {
         self.descriptor = descriptor
@@ -69,14 +66,14 @@ final class DirectoryStream: @unchecked Sendable {
         guard offset != position else { return }
         _ = try SystemCall.seek(descriptor, offset: offset, whence: SEEK_SET)
         discardBatch()
-        endReached = false
+        isAtEnd = false
         position = offset
     }
 
     /// Makes sure an unconsumed entry is available; false at the end of the directory.
     func fill() throws(Errno) -> Bool {
         if index < records.count { return true }
-        if endReached { return false }
+        if isAtEnd { return false }
         discardBatch()
         let count: Int
         do throws(Errno) {
@@ -87,7 +84,7 @@ final class DirectoryStream: @unchecked Sendable {
             return false
         }
         guard count > 0 else {
-            endReached = true
+            isAtEnd = true
             return false
         }
         var cursor = 0

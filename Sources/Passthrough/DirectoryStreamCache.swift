@@ -77,7 +77,7 @@ final class DirectoryStreamCache: Sendable {
         if startSweep { scheduleSweep() }
     }
 
-    /// Parked listings (streams and end markers), for tests and statistics.
+    /// Parked listings (streams and end markers), for tests.
     var count: Int { state.withLock { $0.slots.count } }
 
     /// Closes what expired, and keeps sweeping while anything is parked: an idle mount holds nothing.

@@ -4,8 +4,9 @@ import Glibc
 import FuseKit
 import Passthrough
 
-/// Logs the listing counters and the inodes the kernel holds whenever SIGUSR1 arrives. A thread waits for the signal with sigwait
-/// (logging from a signal handler is unsafe); every other thread has it blocked.
+/// Logs the listing counters and the inodes the kernel holds whenever SIGUSR1 arrives. A thread
+/// waits for the signal with sigwait (logging from a signal handler is unsafe); every other thread
+/// has it blocked.
 enum StatisticsReporter {
     nonisolated(unsafe) private static var fileSystem: PassthroughFileSystem?
 
