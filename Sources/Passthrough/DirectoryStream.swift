@@ -7,7 +7,8 @@ import FuseKit
 /// An open backing directory read with getdents64. Offsets given to the kernel are the backing
 /// filesystem's own d_off cookies, so telldir/seekdir/rewinddir and listings during concurrent
 /// changes behave exactly as on the backing filesystem. One request uses it at a time: it is taken
-/// from (and parked back in) `DirectoryStreamCache`.
+/// from (and parked back in) `DirectoryStreamCache`. A listing read ahead whole (`readWhole`) holds
+/// its entries and their lstats but no descriptor.
 final class DirectoryStream: @unchecked Sendable {
     /// One entry of the current getdents64 batch.
     struct Record {
@@ -36,18 +37,27 @@ final class DirectoryStream: @unchecked Sendable {
         }
     }
 
-    let descriptor: Int32
+    /// -1 once a listing read whole has closed it.
+    private(set) var descriptor: Int32
     let node: NodeID
 
     private static let bufferSize = 32 * 1024
-    private let buffer: UnsafeMutableRawBufferPointer
+    private var buffer: UnsafeMutableRawBufferPointer
+    /// Bytes of `buffer` the current batch fills.
+    private var batchBytes = 0
     private(set) var records: [Record] = []
     private(set) var index = 0
     private(set) var position: Int64 = 0
-    /// getdents64 said "end" at `position`: the kernel's next call there needs no backing request
-    /// (on a share, one round trip per directory listing saved). A seek forgets it.
+    /// getdents64 said "end" after the records read: the kernel's call after the last of them needs
+    /// no backing request (on a share, one round trip per directory listing saved). A seek forgets it.
     private(set) var isAtEnd = false
     var verification: Verification?
+
+    /// Read whole ahead of its request (`readWhole`): entries and lstats are in memory, no descriptor.
+    var isReadWhole: Bool { descriptor < 0 }
+
+    /// Every entry handed out and the end reached.
+    var isExhausted: Bool { isAtEnd && index >= records.count }
 
     init(descriptor: Int32, node: NodeID) {
         self.descriptor = descriptor
@@ -58,12 +68,36 @@ final class DirectoryStream: @unchecked Sendable {
 
     deinit {
         buffer.deallocate()
+        if descriptor >= 0 { SystemCall.close(descriptor) }
+    }
+
+    /// Reads the whole listing when it fits one batch, then closes the descriptor: false (and
+    /// nothing kept) for a bigger directory. `verify` runs between the read and the close, while
+    /// the entries can still be lstat'ed relative to the directory.
+    func readWhole(verify: (DirectoryStream) -> Verification) throws(Errno) -> Bool {
+        precondition(position == 0 && records.isEmpty && descriptor >= 0, "readWhole starts a listing")
+        if try fill() {
+            // One more getdents must say "end"; the kernel would ask for it after the last entry anyway.
+            let probe = UnsafeMutableRawBufferPointer.allocate(byteCount: 1024, alignment: 8)
+            defer { probe.deallocate() }
+            guard try SystemCall.readDirectoryEntries(descriptor, into: probe) == 0 else { return false }
+            isAtEnd = true
+            verification = verify(self)
+        }
         SystemCall.close(descriptor)
+        descriptor = -1
+        // Kept until a walker asks for it, among many: only the bytes the entries use.
+        let compact = UnsafeMutableRawBufferPointer.allocate(byteCount: max(batchBytes, 1), alignment: 8)
+        compact.copyMemory(from: UnsafeRawBufferPointer(rebasing: buffer[..<batchBytes]))
+        buffer.deallocate()
+        buffer = compact
+        return true
     }
 
     /// Moves to `offset` (0 or a cookie we handed out) unless we are already there.
     func seek(to offset: Int64) throws(Errno) {
         guard offset != position else { return }
+        precondition(descriptor >= 0, "a listing read whole is only continued where it stopped")
         _ = try SystemCall.seek(descriptor, offset: offset, whence: SEEK_SET)
         discardBatch()
         isAtEnd = false
@@ -78,6 +112,7 @@ final class DirectoryStream: @unchecked Sendable {
         let count: Int
         do throws(Errno) {
             count = try SystemCall.readDirectoryEntries(descriptor, into: buffer)
+            batchBytes = count
         } catch where error == Errno(ESTALE) {
             // A directory removed while open lists as empty on local filesystems; path-based FUSE
             // backings say ESTALE instead. Answer as a local filesystem would.

@@ -64,8 +64,9 @@ final class DirectoryStreamCache: Sendable {
     /// Parks `stream` after a request: as a marker when it reached the end, else with its descriptor.
     /// A listing that ended where it began (an empty directory at offset 0) needs no marker.
     func park(_ stream: DirectoryStream) {
-        guard !(stream.isAtEnd && stream.position == 0) else { return }
-        let slot = Slot(node: stream.node, position: stream.position, stream: stream.isAtEnd ? nil : stream, parkedAt: SystemCall.monotonicNanoseconds())
+        guard !(stream.isExhausted && stream.position == 0) else { return }
+        let slot = Slot(node: stream.node, position: stream.position, stream: stream.isExhausted ? nil : stream,
+                        parkedAt: SystemCall.monotonicNanoseconds())
         let (_, startSweep) = state.withLock { state -> ([Slot], Bool) in
             var evicted: [Slot] = []
             if state.slots.count >= capacity { evicted.append(state.slots.removeFirst()) }

@@ -1,13 +1,15 @@
 import FuseKit
 import Synchronization
 
-/// What readdir did: entries listed and entries whose reported type we corrected, by their true
-/// type. Logged at unmount and on SIGUSR1.
+/// What readdir did: entries listed, entries whose reported type we corrected (by their true type),
+/// listings read ahead of a walk and how many of those a request used. Logged at unmount and on SIGUSR1.
 public final class ListingStatistics: Sendable {
     public struct Snapshot: Sendable {
         public var listed: Int
         public var corrected: [FileType: Int]
         public var unverifiable: Int
+        public var readAhead = 0
+        public var readAheadUsed = 0
 
         public var correctedTotal: Int { corrected.values.reduce(0, +) }
 
@@ -17,6 +19,7 @@ public final class ListingStatistics: Sendable {
             return "entries listed: \(listed), types corrected: \(correctedTotal)"
                 + (byType.isEmpty ? "" : " (\(byType))")
                 + ", unverifiable (listed as unknown): \(unverifiable)"
+                + ", listings read ahead: \(readAhead) (\(readAheadUsed) used)"
         }
     }
 
@@ -31,6 +34,12 @@ public final class ListingStatistics: Sendable {
             snapshot.listed += listed
             snapshot.unverifiable += unverifiable
             for (type, count) in corrected { snapshot.corrected[type, default: 0] += count }
+        }
+    }
+
+    func recordReadAhead(used: Bool) {
+        state.withLock { snapshot in
+            if used { snapshot.readAheadUsed += 1 } else { snapshot.readAhead += 1 }
         }
     }
 

@@ -14,6 +14,9 @@ public struct PassthroughConfiguration: Sendable {
     /// tree keeps the daemon's memory bounded (stats of those files then cost a LOOKUP each). At
     /// about 150 bytes a node, 65,536 listed nodes cost under 10 MiB.
     public var listedNodeBudget: Int = 65_536
+    /// How many subdirectories' listings are read ahead at once while a walk is under way (0 = never;
+    /// only with `dtype=verify`). See `ListingPrefetcher`.
+    public var listingReadAhead: Int = 8
     /// When READDIRPLUS is offered to the kernel (only with `dtype=verify`).
     public var readDirectoryPlus: ReadDirectoryPlusPolicy = .auto
 

@@ -15,12 +15,18 @@ extension PassthroughFileSystem {
 
     public func readDirectory<Sink: DirectorySink>(node: NodeID, offset: Int64, into sink: inout Sink) throws(Errno) {
         let stream: DirectoryStream
+        var readAhead = false
         switch listings.take(node: node, position: offset) {
         case .end?:
             return
         case let .stream(parked)?:
             stream = parked
         case nil:
+            if offset == 0, let ready = prefetcher?.take(node) {
+                stream = ready
+                readAhead = true
+                break
+            }
             let descriptor: Int32
             do throws(Errno) {
                 descriptor = try tree.open(node, flags: O_RDONLY | O_DIRECTORY)
@@ -33,7 +39,8 @@ extension PassthroughFileSystem {
         }
         var tally = Tally()
         defer { statistics.record(listed: tally.listed, corrected: tally.corrected, unverifiable: tally.unverifiable) }
-        stream.verification = nil
+        // A live listing's lstats serve one request; a listing read whole keeps those it was read with.
+        if !stream.isReadWhole { stream.verification = nil }
         while try stream.fill() {
             if configuration.dtype == .verify, stream.verification?.covers(stream.index) != true {
                 stream.verification = verifier.verify(stream, count: sink.remainingCapacityHint)
@@ -42,6 +49,16 @@ extension PassthroughFileSystem {
             stream.advance()
         }
         listings.park(stream)
+        prefetcher?.listed(node, subdirectories: tally.subdirectories, wasReadAhead: readAhead)
+    }
+
+    /// A directory's listing read whole and verified, for `ListingPrefetcher`: nil when it is gone
+    /// or bigger than one batch (a big directory costs its own listing more than the wait for it).
+    static func readWholeListing(of node: NodeID, tree: BackingTree, verifier: EntryVerifier) -> DirectoryStream? {
+        guard let descriptor = try? tree.open(node, flags: O_RDONLY | O_DIRECTORY) else { return nil }
+        let stream = DirectoryStream(descriptor: descriptor, node: node)
+        let whole = try? stream.readWhole { stream in verifier.verify(stream, count: stream.records.count) }
+        return whole == true ? stream : nil
     }
 
     /// Counts of one readdir call, recorded once at its end.
@@ -49,6 +66,8 @@ extension PassthroughFileSystem {
         var listed = 0
         var unverifiable = 0
         var corrected: [FileType: Int] = [:]
+        /// Directories listed with a node: what a walker lists next.
+        var subdirectories: [NodeID] = []
     }
 
     /// Adds the stream's current entry to `sink`; false when it did not fit.
@@ -66,7 +85,8 @@ extension PassthroughFileSystem {
             let verified: stat? = record.isDotOrDotDot ? nil : stream.verification?.status(at: stream.index)
             let type = record.isDotOrDotDot ? .directory : verified.map { FileType(mode: $0.st_mode) } ?? .unknown
             if sink.wantsAttributes {
-                guard addWithAttributes(record: record, name: name, verified: verified, type: type, directory: stream.node, to: &sink) else {
+                guard addWithAttributes(record: record, name: name, verified: verified, type: type, directory: stream.node, to: &sink,
+                                        subdirectories: &tally.subdirectories) else {
                     return false
                 }
             } else {
@@ -87,7 +107,8 @@ extension PassthroughFileSystem {
     /// A READDIRPLUS entry: verified attributes and a node (one lookup), or, when lstat failed, the
     /// name alone with node 0 and mode 0, which the kernel lists as DT_UNKNOWN.
     private func addWithAttributes<Sink: DirectorySink>(record: DirectoryStream.Record, name: UnsafePointer<CChar>, verified: stat?,
-                                                        type: FileType, directory: NodeID, to sink: inout Sink) -> Bool {
+                                                        type: FileType, directory: NodeID, to sink: inout Sink,
+                                                        subdirectories: inout [NodeID]) -> Bool {
         guard let verified else {
             var placeholder = stat()
             placeholder.st_ino = UInt(record.inode)
@@ -106,6 +127,7 @@ extension PassthroughFileSystem {
             tree.nodes.forget(node, count: 1)
             return false
         }
+        if type == .directory { subdirectories.append(node) }
         return true
     }
 }

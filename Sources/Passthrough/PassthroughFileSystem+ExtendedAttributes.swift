@@ -27,6 +27,7 @@ extension PassthroughFileSystem {
     }
 
     public func setExtendedAttribute(node: NodeID, name: FileName, value: UnsafeRawBufferPointer, flags: Int32) throws(Errno) {
+        defer { prefetcher?.invalidate() }
         try withExtendedAttributeTarget(node) { (path, followsLast) throws(Errno) in
             try name.withCString { (cName) throws(Errno) in
                 try SystemCall.setExtendedAttribute(path, followsLast: followsLast, name: cName, value: value, flags: flags)
@@ -53,6 +54,7 @@ extension PassthroughFileSystem {
     }
 
     public func removeExtendedAttribute(node: NodeID, name: FileName) throws(Errno) {
+        defer { prefetcher?.invalidate() }
         try withExtendedAttributeTarget(node) { (path, followsLast) throws(Errno) in
             try name.withCString { (cName) throws(Errno) in
                 try SystemCall.removeExtendedAttribute(path, followsLast: followsLast, name: cName)

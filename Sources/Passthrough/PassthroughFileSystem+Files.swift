@@ -30,13 +30,15 @@ extension PassthroughFileSystem {
     }
 
     public func open(node: NodeID, flags: Int32, caller: Caller) throws(Errno) -> OpenReply {
+        defer { if flags & O_TRUNC != 0 { prefetcher?.invalidate() } }
         let descriptor = try tree.open(node, flags: Self.backingOpenFlags(flags))
         openFiles.add(descriptor, for: node)
         return Self.reply(for: descriptor, flags: flags)
     }
 
     public func create(parent: NodeID, name: FileName, mode: mode_t, flags: Int32, caller: Caller) throws(Errno) -> (Entry, OpenReply) {
-        try tree.withEntry(parent, name) { (directory, cName) throws(Errno) -> (Entry, OpenReply) in
+        defer { prefetcher?.invalidate() }
+        return try tree.withEntry(parent, name) { (directory, cName) throws(Errno) -> (Entry, OpenReply) in
             let descriptor = try CallerCredentials.asCaller(caller) { () throws(Errno) -> Int32 in
                 try SystemCall.open(in: directory, cName, flags: Self.backingOpenFlags(flags) | (flags & O_EXCL) | O_CREAT, mode: mode)
             }
@@ -57,6 +59,7 @@ extension PassthroughFileSystem {
     }
 
     public func write(node: NodeID, handle: UInt64, fromPageCache: Bool, _ copy: (Int32) throws(Errno) -> Int) throws(Errno) -> Int {
+        defer { prefetcher?.invalidate() }
         let descriptor = try openFileDescriptor(handle)
         // Page-cache writeback (mmap) may use any writable handle, O_APPEND ones included, where
         // pwrite would ignore the offset and append: write those pages through a plain descriptor.
@@ -89,13 +92,15 @@ extension PassthroughFileSystem {
     }
 
     public func fallocate(node: NodeID, handle: UInt64, mode: Int32, offset: Int64, length: Int64) throws(Errno) {
+        defer { prefetcher?.invalidate() }
         try SystemCall.allocate(try openFileDescriptor(handle), mode: mode, offset: offset, length: length)
     }
 
     public func copyFileRange(from source: (node: NodeID, handle: UInt64, offset: Int64),
                               to destination: (node: NodeID, handle: UInt64, offset: Int64),
                               length: Int, flags: Int32) throws(Errno) -> Int {
-        try SystemCall.copyRange(from: try openFileDescriptor(source.handle), offset: source.offset,
+        defer { prefetcher?.invalidate() }
+        return try SystemCall.copyRange(from: try openFileDescriptor(source.handle), offset: source.offset,
                                  to: try openFileDescriptor(destination.handle), offset: destination.offset,
                                  length: length, flags: UInt32(bitPattern: flags))
     }

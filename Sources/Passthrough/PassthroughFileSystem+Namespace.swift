@@ -7,7 +7,8 @@ import FuseKit
 // mknod, mkdir, symlink, link, unlink, rmdir, rename: names change, and the node table follows.
 extension PassthroughFileSystem {
     public func makeNode(parent: NodeID, name: FileName, mode: mode_t, device: dev_t, caller: Caller) throws(Errno) -> Entry {
-        try tree.withEntry(parent, name) { (directory, cName) throws(Errno) -> Entry in
+        defer { prefetcher?.invalidate() }
+        return try tree.withEntry(parent, name) { (directory, cName) throws(Errno) -> Entry in
             try CallerCredentials.asCaller(caller) { () throws(Errno) in
                 try SystemCall.makeNode(in: directory, cName, mode: mode, device: device)
             }
@@ -16,7 +17,8 @@ extension PassthroughFileSystem {
     }
 
     public func makeDirectory(parent: NodeID, name: FileName, mode: mode_t, caller: Caller) throws(Errno) -> Entry {
-        try tree.withEntry(parent, name) { (directory, cName) throws(Errno) -> Entry in
+        defer { prefetcher?.invalidate() }
+        return try tree.withEntry(parent, name) { (directory, cName) throws(Errno) -> Entry in
             try CallerCredentials.asCaller(caller) { () throws(Errno) in
                 try SystemCall.makeDirectory(in: directory, cName, mode: mode)
             }
@@ -25,7 +27,8 @@ extension PassthroughFileSystem {
     }
 
     public func symlink(target: [UInt8], parent: NodeID, name: FileName, caller: Caller) throws(Errno) -> Entry {
-        try tree.withEntry(parent, name) { (directory, cName) throws(Errno) -> Entry in
+        defer { prefetcher?.invalidate() }
+        return try tree.withEntry(parent, name) { (directory, cName) throws(Errno) -> Entry in
             try CallerCredentials.asCaller(caller) { () throws(Errno) in
                 try FileName(bytes: target).withCString { (cTarget) throws(Errno) in
                     try SystemCall.makeSymbolicLink(target: cTarget, in: directory, cName)
@@ -36,7 +39,8 @@ extension PassthroughFileSystem {
     }
 
     public func link(node: NodeID, newParent: NodeID, newName: FileName) throws(Errno) -> Entry {
-        try tree.withParentOf(node) { (sourceDirectory, sourceName) throws(Errno) -> Entry in
+        defer { prefetcher?.invalidate() }
+        return try tree.withParentOf(node) { (sourceDirectory, sourceName) throws(Errno) -> Entry in
             try tree.withEntry(newParent, newName) { (directory, cName) throws(Errno) -> Entry in
                 try SystemCall.link(from: sourceDirectory, sourceName, to: directory, cName)
                 return try lookUpEntry(directory: directory, parent: newParent, name: cName, nameBytes: newName.bytes)
@@ -45,10 +49,12 @@ extension PassthroughFileSystem {
     }
 
     public func unlink(parent: NodeID, name: FileName) throws(Errno) {
+        defer { prefetcher?.invalidate() }
         try remove(parent: parent, name: name, flags: 0)
     }
 
     public func removeDirectory(parent: NodeID, name: FileName) throws(Errno) {
+        defer { prefetcher?.invalidate() }
         try remove(parent: parent, name: name, flags: AT_REMOVEDIR)
     }
 
@@ -78,6 +84,7 @@ extension PassthroughFileSystem {
     }
 
     public func rename(parent: NodeID, name: FileName, newParent: NodeID, newName: FileName, flags: UInt32) throws(Errno) {
+        defer { prefetcher?.invalidate() }
         try tree.withEntry(parent, name) { (directory, cName) throws(Errno) in
             try tree.withEntry(newParent, newName) { (newDirectory, cNewName) throws(Errno) in
                 let moving = try? InodeKey(SystemCall.status(in: directory, cName))

@@ -46,6 +46,7 @@ extension PassthroughFileSystem {
     }
 
     public func setAttributes(node: NodeID, changes: AttributeChanges, handle: UInt64?, caller: Caller) throws(Errno) -> AttributesReply {
+        defer { prefetcher?.invalidate() }
         if let handle, let descriptor = fileDescriptor(handle) {
             try apply(changes, toOpenFile: descriptor)
             return AttributesReply(attributes: Attributes(try SystemCall.status(of: descriptor)), timeout: configuration.attributeTimeout)

@@ -9,18 +9,33 @@ import FuseKit
 /// It never sees libfuse, so it is tested on temp directories without mounting.
 public final class PassthroughFileSystem: FileSystem {
     public let configuration: PassthroughConfiguration
-    public let statistics = ListingStatistics()
+    public let statistics: ListingStatistics
     let tree: BackingTree
     let listings = DirectoryStreamCache()
     let openFiles = OpenFileTable()
     let lockOwners = LockOwnerTable()
     let verifier: EntryVerifier
+    /// nil unless walks are verified and may be served from listings read ahead.
+    let prefetcher: ListingPrefetcher?
 
     /// Opens the backing root now: mounting over the same path hides it afterwards.
     public init(source: String, configuration: PassthroughConfiguration) throws(Errno) {
         self.configuration = configuration
-        tree = try BackingTree(path: source)
-        verifier = EntryVerifier(concurrency: configuration.verifyConcurrency)
+        let statistics = ListingStatistics()
+        self.statistics = statistics
+        let tree = try BackingTree(path: source)
+        let verifier = EntryVerifier(concurrency: configuration.verifyConcurrency)
+        self.tree = tree
+        self.verifier = verifier
+        if configuration.dtype == .verify, configuration.listingReadAhead > 0, configuration.attributeTimeout > 0 {
+            prefetcher = ListingPrefetcher(concurrency: configuration.listingReadAhead,
+                                           maximumAge: Int64(configuration.attributeTimeout * 1e9),
+                                           statistics: statistics) { node in
+                Self.readWholeListing(of: node, tree: tree, verifier: verifier)
+            }
+        } else {
+            prefetcher = nil
+        }
         // The kernel already applied the caller's umask; ours must not apply a second one.
         umask(0)
         CallerCredentials.prepare()

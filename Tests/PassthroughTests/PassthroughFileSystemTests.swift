@@ -141,6 +141,27 @@ import Testing
         }
     }
 
+    /// A walk's next listing comes from memory, unless something changed through the mount since.
+    @Test(arguments: [false, true])
+    func walksAreServedFromListingsReadAhead(changeFirst: Bool) throws {
+        let directory = TemporaryDirectory()
+        for path in ["a", "a/b"] { directory.makeDirectory(path) }
+        directory.makeFile("a/b/old")
+        let fs = try makeFileSystem(directory)
+        let a = try #require(list(fs, .root, plus: true).added.first { $0.name == "a" }?.node)
+        // Listing a subdirectory of what was just listed is a walk: a/b is read ahead.
+        let b = try #require(list(fs, a, plus: true).added.first { $0.name == "b" }?.node)
+        for _ in 0..<500 where fs.statistics.snapshot.readAhead == 0 { usleep(2_000) }
+        if changeFirst {
+            let (entry, open) = try fs.create(parent: b, name: FileName("new"), mode: S_IFREG | 0o644, flags: O_RDWR, caller: caller)
+            fs.release(node: entry.node, handle: open.handle)
+        }
+        let listing = try list(fs, b, plus: true)
+        #expect(listing.names == (changeFirst ? ["new", "old"] : ["old"]))
+        #expect(listing.type(of: "old") == .regular)
+        #expect(fs.statistics.snapshot.readAheadUsed == (changeFirst ? 0 : 1))
+    }
+
     @Test func hardLinksShareTheNode() throws {
         let directory = sampleTree()
         let fs = try makeFileSystem(directory)

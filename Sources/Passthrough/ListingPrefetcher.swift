@@ -1,0 +1,183 @@
+import Dispatch
+import FuseKit
+import Synchronization
+
+/// Reads listings ahead of a tree walk. A walker (os.walk, find, du, ls -R) lists a directory, then
+/// each of its subdirectories, one after another: on a share every listing and every lstat that
+/// verifies it is a round trip the walker waits for. When a walk is under way, the subdirectories a
+/// listing announces are read whole and verified in the background, a few at a time, so the
+/// walker's request for one is answered from memory.
+///
+/// Freshness: a listing read ahead is served only while it is younger than `maximumAge` (the
+/// attribute timeout, so a walk sees changes made behind the mount no later than the kernel's
+/// caches would let it), and only if nothing was changed through the mount since it was read
+/// (`invalidate`), so a program always lists what it just created, renamed or removed.
+///
+/// Bounded: at most `entryCapacity` entries kept in listings read ahead (each without a descriptor;
+/// about 200 bytes an entry), `queueLimit` waiting to be read, `concurrency` being read.
+final class ListingPrefetcher: Sendable {
+    /// Reads one directory's listing whole and verified; nil when it cannot or should not be kept.
+    typealias Load = @Sendable (NodeID) -> DirectoryStream?
+
+    private struct Ready {
+        let stream: DirectoryStream
+        let epoch: UInt64
+        let readAt: Int64
+    }
+
+    /// A listing being read: a request for it waits for it rather than reading it a second time.
+    private final class Flight: Sendable {
+        let finished = DispatchSemaphore(value: 0)
+    }
+
+    private struct State: ~Copyable {
+        var ready: [NodeID: Ready] = [:]
+        var readyOrder: [NodeID] = []
+        var readyEntries = 0
+        var reading: [NodeID: Flight] = [:]
+        /// Next to read, soonest first.
+        var pending: [NodeID] = []
+        var running = 0
+        /// Subdirectories listings announced lately, and when: listing one of them means a walk.
+        var announced: [NodeID: Int64] = [:]
+        var announcedOrder: [NodeID] = []
+    }
+
+    private let state = Mutex(State())
+    private let epoch = Atomic<UInt64>(0)
+    private let load: Load
+    private let statistics: ListingStatistics
+    let entryCapacity: Int
+    let queueLimit: Int
+    let concurrency: Int
+    let maximumAge: Int64
+
+    /// How many announced subdirectories are remembered (a node ID and a time each).
+    private static let announcedLimit = 4096
+
+    /// `maximumAge` in nanoseconds.
+    init(entryCapacity: Int = 16_384, queueLimit: Int = 64, concurrency: Int = 4, maximumAge: Int64,
+         statistics: ListingStatistics, load: @escaping Load) {
+        self.statistics = statistics
+        self.entryCapacity = max(1, entryCapacity)
+        self.queueLimit = max(1, queueLimit)
+        self.concurrency = max(1, concurrency)
+        self.maximumAge = maximumAge
+        self.load = load
+    }
+
+    /// Something changed through the mount: every listing read so far may be out of date.
+    func invalidate() {
+        epoch.add(1, ordering: .sequentiallyConsistent)
+    }
+
+    /// The listing of `node` read ahead, if still fresh; removed (the caller owns it now). One being
+    /// read is waited for. A miss also drops `node` from the queue: the caller lists it itself.
+    func take(_ node: NodeID) -> DirectoryStream? {
+        var stream = takeReady(node)
+        if case let .reading(flight) = stream {
+            flight.finished.wait()
+            flight.finished.signal()  // a latch: the next waiter passes too
+            stream = takeReady(node)
+        }
+        guard case let .ready(listing) = stream else { return nil }
+        statistics.recordReadAhead(used: true)
+        return listing
+    }
+
+    private enum Lookup {
+        case ready(DirectoryStream)
+        case reading(Flight)
+        case none
+    }
+
+    private func takeReady(_ node: NodeID) -> Lookup {
+        let now = SystemCall.monotonicNanoseconds()
+        let current = epoch.load(ordering: .sequentiallyConsistent)
+        return state.withLock { state -> Lookup in
+            guard let ready = state.ready.removeValue(forKey: node) else {
+                if let flight = state.reading[node] { return .reading(flight) }
+                if let index = state.pending.firstIndex(of: node) { state.pending.remove(at: index) }
+                return .none
+            }
+            if let index = state.readyOrder.firstIndex(of: node) { state.readyOrder.remove(at: index) }
+            state.readyEntries -= ready.stream.records.count
+            guard ready.epoch == current, now - ready.readAt < maximumAge else { return .none }
+            return .ready(ready.stream)
+        }
+    }
+
+    /// `directory` is being listed and announced `subdirectories`. If `directory` was itself
+    /// announced lately (or read ahead), a walk is under way: its subdirectories are read ahead.
+    func listed(_ directory: NodeID, subdirectories: [NodeID], wasReadAhead: Bool) {
+        guard !subdirectories.isEmpty else { return }
+        let now = SystemCall.monotonicNanoseconds()
+        let start = state.withLock { state -> Int in
+            let walking = wasReadAhead || state.announced[directory].map { now - $0 < 2 * maximumAge } == true
+            for subdirectory in subdirectories where state.announced.updateValue(now, forKey: subdirectory) == nil {
+                state.announcedOrder.append(subdirectory)
+            }
+            if state.announcedOrder.count > Self.announcedLimit {
+                let excess = state.announcedOrder.count - Self.announcedLimit / 2
+                for old in state.announcedOrder[..<excess] { state.announced[old] = nil }
+                state.announcedOrder.removeFirst(excess)
+            }
+            guard walking else { return 0 }
+            // Depth-first walkers list the newest announcements first, in listing order.
+            let fresh = subdirectories.filter { state.ready[$0] == nil && state.reading[$0] == nil && !state.pending.contains($0) }
+            state.pending.insert(contentsOf: fresh.prefix(queueLimit), at: 0)
+            if state.pending.count > queueLimit { state.pending.removeLast(state.pending.count - queueLimit) }
+            let start = min(concurrency - state.running, state.pending.count)
+            state.running += max(0, start)
+            return start
+        }
+        for _ in 0..<max(0, start) {
+            DispatchQueue.global(qos: .userInitiated).async { self.run() }
+        }
+    }
+
+    /// Reads pending listings until none is left.
+    private func run() {
+        while true {
+            let next = state.withLock { state -> (NodeID, Flight)? in
+                guard !state.pending.isEmpty else {
+                    state.running -= 1
+                    return nil
+                }
+                let node = state.pending.removeFirst()
+                let flight = Flight()
+                state.reading[node] = flight
+                return (node, flight)
+            }
+            guard let (node, flight) = next else { return }
+            defer { flight.finished.signal() }
+            let started = epoch.load(ordering: .sequentiallyConsistent)
+            let readAt = SystemCall.monotonicNanoseconds()
+            guard let stream = load(node) else {
+                state.withLock { _ = $0.reading.removeValue(forKey: node) }
+                continue
+            }
+            // Dropped streams are released outside the lock.
+            let (_, _) = state.withLock { state -> (Ready?, [Ready]) in
+                state.reading[node] = nil
+                var evicted: [Ready] = []
+                if let old = state.ready.updateValue(Ready(stream: stream, epoch: started, readAt: readAt), forKey: node) {
+                    evicted.append(old)
+                    state.readyEntries -= old.stream.records.count
+                } else {
+                    state.readyOrder.append(node)
+                }
+                state.readyEntries += stream.records.count
+                // The oldest go first: a depth-first walker needs them last.
+                while state.readyEntries > entryCapacity, state.readyOrder.count > 1 {
+                    if let old = state.ready.removeValue(forKey: state.readyOrder.removeFirst()) {
+                        evicted.append(old)
+                        state.readyEntries -= old.stream.records.count
+                    }
+                }
+                return (nil, evicted)
+            }
+            statistics.recordReadAhead(used: false)
+        }
+    }
+}

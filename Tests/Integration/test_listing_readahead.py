@@ -1,0 +1,113 @@
+"""Listings read ahead of a walk (readahead_listings): a walk through the mount is served from
+memory, yet every listing shows what a program changed through the mount before it, and what
+changed behind the mount once attr_timeout has passed. Each test also checks, from the daemon's
+statistics, that listings were really read ahead: otherwise it would prove nothing."""
+from __future__ import annotations
+
+import os
+import re
+import stat
+import time
+
+import pytest
+
+import fsmount
+
+
+def read_ahead_counts(daemon: fsmount.Mounted) -> tuple[int, int]:
+    """(listings read ahead, used) from the daemon's unmount line; stops the daemon."""
+    assert daemon.stop() == 0
+    log = daemon.process.stderr.read().decode(errors="replace")
+    found = re.findall(r"listings read ahead: (\d+) \((\d+) used\)", log)
+    assert found, f"no read-ahead statistics in the daemon's log:\n{log}"
+    return int(found[-1][0]), int(found[-1][1])
+
+
+def wait_for_read_ahead(daemon: fsmount.Mounted) -> None:
+    """Read-ahead runs in the background: give it time to finish (a local listing takes µs)."""
+    time.sleep(0.3)
+
+
+def walk(top) -> list[tuple[str, list[str], list[str]]]:
+    return [(os.path.relpath(root, top), sorted(dirs), sorted(files)) for root, dirs, files in os.walk(top)]
+
+
+def test_a_walk_is_served_from_listings_read_ahead_and_stays_exact(workdir):
+    src, mnt = workdir / "src", workdir / "mnt"
+    for top in range(4):
+        for sub in range(4):
+            leaf = src / f"d{top}" / f"s{sub}"
+            leaf.mkdir(parents=True)
+            (leaf / "file").write_text("x")
+            os.symlink("..", leaf / "up")  # a link to a directory: a d_type-trusting walk's trap
+            os.symlink("file", leaf / "to-file")
+    with fsmount.mounted_dtypefs(src, mnt) as daemon:
+        assert walk(mnt) == walk(src)
+        # find -type l and os.walk again: the same answers as the backing tree.
+        assert walk(mnt) == walk(src)
+        read_ahead, used = read_ahead_counts(daemon)
+    assert used >= 8, f"only {used} of {read_ahead} listings read ahead were used"
+
+
+CHANGES = {
+    "create": lambda d: (d / "new").write_text("new"),
+    "mkdir": lambda d: (d / "new").mkdir(),
+    "symlink": lambda d: os.symlink("old", d / "new"),
+    "link": lambda d: os.link(d / "old", d / "new"),
+    "unlink": lambda d: (d / "old").unlink(),
+    "rename": lambda d: (d / "old").rename(d / "new"),
+    "rename-in": lambda d: (d.parent / "elsewhere").rename(d / "new"),
+    "chmod": lambda d: (d / "old").chmod(0o600),
+    "truncate": lambda d: os.truncate(d / "old", 0),
+    "write": lambda d: (d / "old").write_text("longer contents"),
+}
+
+
+@pytest.mark.parametrize("change", sorted(CHANGES))
+def test_a_change_through_the_mount_shows_in_the_next_listing(workdir, change):
+    src, mnt = workdir / "src", workdir / "mnt"
+    (src / "a" / "b").mkdir(parents=True)
+    (src / "a" / "elsewhere").write_text("moved in")
+    (src / "a" / "b" / "old").write_text("old")
+    with fsmount.mounted_dtypefs(src, mnt) as daemon:
+        os.listdir(mnt)
+        os.listdir(mnt / "a")  # a walk: a/b is read ahead now
+        wait_for_read_ahead(daemon)
+        CHANGES[change](mnt / "a" / "b")
+        with os.scandir(mnt / "a" / "b") as entries:
+            seen = {e.name: (e.is_dir(follow_symlinks=False), e.is_symlink(), e.stat(follow_symlinks=False)) for e in entries}
+        expected = {e.name: (e.is_dir(follow_symlinks=False), e.is_symlink(), e.stat(follow_symlinks=False))
+                    for e in os.scandir(src / "a" / "b")}
+        assert seen.keys() == expected.keys()
+        for name, (is_dir, is_link, status) in seen.items():
+            want_dir, want_link, want = expected[name]
+            assert (is_dir, is_link) == (want_dir, want_link), name
+            assert (stat.S_IMODE(status.st_mode), status.st_size) == (stat.S_IMODE(want.st_mode), want.st_size), name
+        read_ahead, used = read_ahead_counts(daemon)
+    assert read_ahead >= 1, "a/b was not read ahead: the test proved nothing"
+    assert used == 0, "a listing read before the change was served after it"
+
+
+def test_a_change_behind_the_mount_shows_after_attr_timeout(workdir):
+    src, mnt = workdir / "src", workdir / "mnt"
+    (src / "a" / "b").mkdir(parents=True)
+    (src / "a" / "b" / "old").write_text("old")
+    with fsmount.mounted_dtypefs(src, mnt, options=("attr_timeout=0.5",)) as daemon:
+        os.listdir(mnt)
+        os.listdir(mnt / "a")
+        wait_for_read_ahead(daemon)
+        os.symlink("old", src / "a" / "b" / "behind")  # another client of the share
+        time.sleep(0.6)
+        names = sorted(os.listdir(mnt / "a" / "b"))
+        read_ahead, used = read_ahead_counts(daemon)
+    assert names == ["behind", "old"]
+    assert (read_ahead, used) == (1, 0), "the old listing was served, or none was read ahead"
+
+
+def test_readahead_listings_0_reads_nothing_ahead(workdir):
+    src, mnt = workdir / "src", workdir / "mnt"
+    for sub in ("a/b", "a/c", "d"):
+        (src / sub).mkdir(parents=True)
+    with fsmount.mounted_dtypefs(src, mnt, options=("readahead_listings=0",)) as daemon:
+        assert walk(mnt) == walk(src)
+        assert read_ahead_counts(daemon) == (0, 0)
