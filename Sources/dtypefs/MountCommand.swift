@@ -31,6 +31,7 @@ enum MountCommand {
         passthroughConfiguration.negativeTimeout = options.negativeTimeout
         passthroughConfiguration.readDirectoryPlus = options.readDirectoryPlus
         passthroughConfiguration.verifyConcurrency = options.verifyThreads
+        passthroughConfiguration.listingReadAhead = options.readAheadListings
 
         var mountConfiguration = MountConfiguration(
             mountpoint: mountpoint, fileSystemName: options.fileSystemName ?? source,

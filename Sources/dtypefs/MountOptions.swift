@@ -13,6 +13,7 @@ struct MountOptions: Equatable {
     var maxThreads = 10
     var readDirectoryPlus: PassthroughConfiguration.ReadDirectoryPlusPolicy = .auto
     var verifyThreads = 16
+    var readAheadListings = PassthroughConfiguration().listingReadAhead
     var fileSystemName: String?
     /// Kernel mount flags passed on as given (nosuid, nodev, noexec, noatime, ...).
     var mountFlags: [String] = []
@@ -72,6 +73,11 @@ struct MountOptions: Equatable {
                 throw UsageError("bad value '\(value ?? "")' for option verify_threads (expected a whole number from 1 to 256)")
             }
             verifyThreads = count
+        case "readahead_listings":
+            guard let value, let count = Int(value), (0...64).contains(count) else {
+                throw UsageError("bad value '\(value ?? "")' for option readahead_listings (expected a whole number from 0 to 64)")
+            }
+            readAheadListings = count
         case "fsname":
             guard let value, !value.isEmpty else { throw UsageError("option fsname needs a value, e.g. fsname=//server/share") }
             fileSystemName = value

@@ -49,9 +49,13 @@ import Testing
     }
 
     @Test func tuningOptions() throws {
-        let request = try mount("/a", "/b", "-o", "readdirplus=never,verify_threads=1")
+        let request = try mount("/a", "/b", "-o", "readdirplus=never,verify_threads=1,readahead_listings=0")
         #expect(request.options.readDirectoryPlus == .never)
         #expect(request.options.verifyThreads == 1)
+        #expect(request.options.readAheadListings == 0)
+        #expect(try mount("/a", "/b").options.readAheadListings == 8)
+        #expect(usageError("/a", "/b", "-o", "readahead_listings=65")?.contains("readahead_listings") == true)
+        #expect(usageError("/a", "/b", "-o", "readahead_listings")?.contains("readahead_listings") == true)
         #expect(usageError("/a", "/b", "-o", "readdirplus=sometimes")?.contains("readdirplus") == true)
         #expect(usageError("/a", "/b", "-o", "verify_threads=0")?.contains("verify_threads") == true)
     }
