@@ -23,6 +23,8 @@ final class ListingPrefetcher: Sendable {
         let stream: DirectoryStream
         let epoch: UInt64
         let readAt: Int64
+        /// Its place in `readyOrder`.
+        let sequence: UInt64
     }
 
     /// A listing being read: a request for it waits for it rather than reading it a second time.
@@ -32,7 +34,11 @@ final class ListingPrefetcher: Sendable {
 
     private struct State: ~Copyable {
         var ready: [NodeID: Ready] = [:]
-        var readyOrder: [NodeID] = []
+        /// Listings in the order they were read, oldest from `readyHead` on; an element whose
+        /// sequence no longer matches `ready` was taken meanwhile (removing it there would cost a scan).
+        var readyOrder: [(node: NodeID, sequence: UInt64)] = []
+        var readyHead = 0
+        var nextSequence: UInt64 = 0
         var readyEntries = 0
         var reading: [NodeID: Flight] = [:]
         /// Next to read, soonest first.
@@ -100,7 +106,6 @@ final class ListingPrefetcher: Sendable {
                 if let index = state.pending.firstIndex(of: node) { state.pending.remove(at: index) }
                 return .none
             }
-            if let index = state.readyOrder.firstIndex(of: node) { state.readyOrder.remove(at: index) }
             state.readyEntries -= ready.stream.records.count
             guard ready.epoch == current, now - ready.readAt < maximumAge else { return .none }
             return .ready(ready.stream)
@@ -157,25 +162,30 @@ final class ListingPrefetcher: Sendable {
                 state.withLock { _ = $0.reading.removeValue(forKey: node) }
                 continue
             }
-            // Dropped streams are released outside the lock.
-            let (_, _) = state.withLock { state -> (Ready?, [Ready]) in
+            state.withLock { state in
                 state.reading[node] = nil
-                var evicted: [Ready] = []
-                if let old = state.ready.updateValue(Ready(stream: stream, epoch: started, readAt: readAt), forKey: node) {
-                    evicted.append(old)
+                let sequence = state.nextSequence
+                state.nextSequence += 1
+                if let old = state.ready.updateValue(Ready(stream: stream, epoch: started, readAt: readAt, sequence: sequence), forKey: node) {
                     state.readyEntries -= old.stream.records.count
-                } else {
-                    state.readyOrder.append(node)
                 }
+                state.readyOrder.append((node, sequence))
                 state.readyEntries += stream.records.count
                 // The oldest go first: a depth-first walker needs them last.
-                while state.readyEntries > entryCapacity, state.readyOrder.count > 1 {
-                    if let old = state.ready.removeValue(forKey: state.readyOrder.removeFirst()) {
-                        evicted.append(old)
+                while state.readyEntries > entryCapacity, state.readyHead < state.readyOrder.count - 1 {
+                    let (oldest, sequence) = state.readyOrder[state.readyHead]
+                    state.readyHead += 1
+                    if let old = state.ready[oldest], old.sequence == sequence {
+                        state.ready[oldest] = nil
                         state.readyEntries -= old.stream.records.count
                     }
                 }
-                return (nil, evicted)
+                // Taken and evicted listings leave stale elements: drop them once they dominate.
+                if state.readyOrder.count > 2 * state.ready.count + 1024 {
+                    let live = state.readyOrder[state.readyHead...].filter { state.ready[$0.node]?.sequence == $0.sequence }
+                    state.readyOrder = live
+                    state.readyHead = 0
+                }
             }
             statistics.recordReadAhead(used: false)
         }
