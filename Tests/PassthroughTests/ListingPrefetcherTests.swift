@@ -80,9 +80,7 @@ struct ListingPrefetcherTests {
     @Test func aChangeThroughTheMountDiscardsWhatWasReadBefore() throws {
         let loader = loader()
         let prefetcher = prefetcher(loader)
-        prefetcher.listed(root, subdirectories: [a], wasReadAhead: false)
-        prefetcher.listed(a, subdirectories: [c], wasReadAhead: false)
-        try waitForLoads(loader, 1)
+        try walkInto(a, readingAhead: c, prefetcher, loader)
         prefetcher.invalidate()
         #expect(prefetcher.take(c) == nil)
     }
@@ -90,9 +88,7 @@ struct ListingPrefetcherTests {
     @Test func anOldListingIsNotServed() throws {
         let loader = loader()
         let prefetcher = prefetcher(loader, maximumAge: 20_000_000)
-        prefetcher.listed(root, subdirectories: [a], wasReadAhead: false)
-        prefetcher.listed(a, subdirectories: [c], wasReadAhead: false)
-        try waitForLoads(loader, 1)
+        try walkInto(a, readingAhead: c, prefetcher, loader)
         usleep(60_000)
         #expect(prefetcher.take(c) == nil)
     }
@@ -101,9 +97,7 @@ struct ListingPrefetcherTests {
         let loader = loader()
         // c lists 4 entries (".", "..", f1, f2), b lists 3: together over the capacity of 5.
         let prefetcher = prefetcher(loader, entryCapacity: 5)
-        prefetcher.listed(root, subdirectories: [a], wasReadAhead: false)
-        prefetcher.listed(a, subdirectories: [c], wasReadAhead: false)
-        try waitForLoads(loader, 1)
+        try walkInto(a, readingAhead: c, prefetcher, loader)
         prefetcher.listed(root, subdirectories: [b], wasReadAhead: true)
         try waitForLoads(loader, 2)
         usleep(20_000)
@@ -116,6 +110,14 @@ struct ListingPrefetcherTests {
         for index in 0..<800 { big.makeFile(String(repeating: "n", count: 60) + "\(index)") }
         let stream = DirectoryStream(descriptor: open(big.path, O_RDONLY | O_DIRECTORY), node: NodeID(9))
         #expect(try stream.readWhole { _ in Issue.record("verified a listing it does not keep"); return .init(start: 0, statuses: [], found: []) } == false)
+    }
+
+    /// Lists the root, which announces `directory`, then `directory`, which reads `subdirectory`
+    /// ahead; returns once that load had time to finish.
+    func walkInto(_ directory: NodeID, readingAhead subdirectory: NodeID, _ prefetcher: ListingPrefetcher, _ loader: Loader) throws {
+        prefetcher.listed(root, subdirectories: [directory], wasReadAhead: false)
+        prefetcher.listed(directory, subdirectories: [subdirectory], wasReadAhead: false)
+        try waitForLoads(loader, 1)
     }
 
     /// Loads run on other threads: wait (bounded) until `count` started and had time to finish.
