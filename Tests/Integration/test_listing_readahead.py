@@ -25,7 +25,7 @@ def read_ahead_counts(daemon: fsmount.Mounted) -> tuple[int, int]:
 
 def wait_for_read_ahead(daemon: fsmount.Mounted) -> None:
     """Read-ahead runs in the background: give it time to finish (a local listing takes µs)."""
-    time.sleep(0.3)
+    time.sleep(0.5)
 
 
 def walk(top) -> list[tuple[str, list[str], list[str]]]:
