@@ -74,6 +74,30 @@ int clinux_identity(int fd, uint64_t *device, uint64_t *inode, uint32_t *mode) {
     return 0;
 }
 
+int clinux_lstat_at(int dirfd, const char *name, struct stat *result) {
+    struct statx x;
+    int flags = AT_SYMLINK_NOFOLLOW | (name[0] == 0 ? AT_EMPTY_PATH : 0);
+    if (statx(dirfd, name, flags, STATX_BASIC_STATS & ~STATX_ATIME, &x) != 0) return -1;
+    memset(result, 0, sizeof *result);
+    result->st_dev = makedev(x.stx_dev_major, x.stx_dev_minor);
+    result->st_ino = x.stx_ino;
+    result->st_mode = x.stx_mode;
+    result->st_nlink = x.stx_nlink;
+    result->st_uid = x.stx_uid;
+    result->st_gid = x.stx_gid;
+    result->st_rdev = makedev(x.stx_rdev_major, x.stx_rdev_minor);
+    result->st_size = (off_t)x.stx_size;
+    result->st_blksize = (blksize_t)x.stx_blksize;
+    result->st_blocks = (blkcnt_t)x.stx_blocks;
+    result->st_atim.tv_sec = x.stx_atime.tv_sec;
+    result->st_atim.tv_nsec = x.stx_atime.tv_nsec;
+    result->st_mtim.tv_sec = x.stx_mtime.tv_sec;
+    result->st_mtim.tv_nsec = x.stx_mtime.tv_nsec;
+    result->st_ctim.tv_sec = x.stx_ctime.tv_sec;
+    result->st_ctim.tv_nsec = x.stx_ctime.tv_nsec;
+    return 0;
+}
+
 ssize_t clinux_copy_file_range(int fd_in, int64_t *off_in, int fd_out, int64_t *off_out, size_t len, unsigned flags) {
     return copy_file_range(fd_in, (loff_t *)off_in, fd_out, (loff_t *)off_out, len, flags);
 }

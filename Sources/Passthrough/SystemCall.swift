@@ -36,26 +36,27 @@ enum SystemCall {
         _ = Glibc.close(descriptor)
     }
 
-    /// lstat of one name inside `directory`. `fstatat(AT_SYMLINK_NOFOLLOW)`
+    /// lstat of one name inside `directory`. `statx(AT_SYMLINK_NOFOLLOW)`, atime from the cache
+    /// (see `clinux_lstat_at`)
     static func status(in directory: Int32, _ name: UnsafePointer<CChar>) throws(Errno) -> stat {
         var result = stat()
-        _ = try retryingInterrupts { fstatat(directory, name, &result, AT_SYMLINK_NOFOLLOW) }
+        _ = try retryingInterrupts { clinux_lstat_at(directory, name, &result) }
         return result
     }
 
-    /// lstat of one name without throwing, for the readdir hot path. `fstatat(AT_SYMLINK_NOFOLLOW)`
+    /// lstat of one name without throwing, for the readdir hot path. `statx(AT_SYMLINK_NOFOLLOW)`
     @inline(__always)
     static func statusIfPresent(in directory: Int32, _ name: UnsafePointer<CChar>, into result: inout stat) -> Bool {
         while true {
-            if fstatat(directory, name, &result, AT_SYMLINK_NOFOLLOW) == 0 { return true }
+            if clinux_lstat_at(directory, name, &result) == 0 { return true }
             if errno != EINTR { return false }
         }
     }
 
-    /// stat of an open descriptor (O_PATH ones included). `fstat`
+    /// stat of an open descriptor (O_PATH ones included). `statx(AT_EMPTY_PATH)`, atime from the cache
     static func status(of descriptor: Int32) throws(Errno) -> stat {
         var result = stat()
-        _ = try retryingInterrupts { fstat(descriptor, &result) }
+        _ = try retryingInterrupts { clinux_lstat_at(descriptor, "", &result) }
         return result
     }
 

@@ -46,6 +46,12 @@ int clinux_keep_caps_across_fsuid(void);
 // (device, inode, type), which never changes for an inode, from the attribute cache when there is
 // one (AT_STATX_DONT_SYNC): on a network filesystem that saves a round trip per check.
 int clinux_identity(int fd, uint64_t *device, uint64_t *inode, uint32_t *mode);
+// Why: lstat that does not insist on a fresh atime. A FUSE backing marks an inode's atime stale
+// after every READLINK or read, and a plain lstat then costs it a GETATTR round trip even while
+// its attributes are cached; statx without STATX_ATIME in the mask takes them from that cache (the
+// atime then is as old as the cache, like the rest). Other filesystems answer as lstat would.
+// `name` "" stats `dirfd` itself (AT_EMPTY_PATH).
+int clinux_lstat_at(int dirfd, const char *name, struct stat *result);
 // Why: declared only under _GNU_SOURCE.
 ssize_t clinux_copy_file_range(int fd_in, int64_t *off_in, int fd_out, int64_t *off_out, size_t len, unsigned flags);
 int clinux_fallocate(int fd, int mode, int64_t offset, int64_t len);
