@@ -86,7 +86,12 @@ final class DirectoryStream: @unchecked Sendable {
         }
         SystemCall.close(descriptor)
         descriptor = -1
-        // Kept until a walker asks for it, among many: only the bytes the entries use.
+        // Kept until a walker asks for it, among many: only the memory the entries use (the record
+        // array of a live stream reserves room for 256).
+        var exact: [Record] = []
+        exact.reserveCapacity(records.count)
+        exact.append(contentsOf: records)
+        records = exact
         let compact = UnsafeMutableRawBufferPointer.allocate(byteCount: max(batchBytes, 1), alignment: 8)
         compact.copyMemory(from: UnsafeRawBufferPointer(rebasing: buffer[..<batchBytes]))
         buffer.deallocate()
