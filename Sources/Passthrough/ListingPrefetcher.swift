@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Dispatch
 import FuseKit
 import Synchronization
@@ -43,13 +46,15 @@ final class ListingPrefetcher: Sendable {
         var reading: [NodeID: Flight] = [:]
         /// Next to read, soonest first.
         var pending: [NodeID] = []
-        var running = 0
+        var readersStarted = false
         /// Subdirectories listings announced lately, and when: listing one of them means a walk.
         var announced: [NodeID: Int64] = [:]
         var announcedOrder: [NodeID] = []
     }
 
     private let state = Mutex(State())
+    /// Counts queued listings; readers sleep on it (a taken or dropped one wakes a reader for nothing).
+    private let queued = DispatchSemaphore(value: 0)
     private let epoch = Atomic<UInt64>(0)
     private let load: Load
     private let statistics: ListingStatistics
@@ -117,7 +122,7 @@ final class ListingPrefetcher: Sendable {
     func listed(_ directory: NodeID, subdirectories: [NodeID], wasReadAhead: Bool) {
         guard !subdirectories.isEmpty else { return }
         let now = SystemCall.monotonicNanoseconds()
-        let start = state.withLock { state -> Int in
+        let (queued, startReaders) = state.withLock { state -> (Int, Bool) in
             let walking = wasReadAhead || state.announced[directory].map { now - $0 < 2 * maximumAge } == true
             for subdirectory in subdirectories where state.announced.updateValue(now, forKey: subdirectory) == nil {
                 state.announcedOrder.append(subdirectory)
@@ -127,34 +132,52 @@ final class ListingPrefetcher: Sendable {
                 for old in state.announcedOrder[..<excess] { state.announced[old] = nil }
                 state.announcedOrder.removeFirst(excess)
             }
-            guard walking else { return 0 }
+            guard walking else { return (0, false) }
             // Depth-first walkers list the newest announcements first, in listing order.
-            let fresh = subdirectories.filter { state.ready[$0] == nil && state.reading[$0] == nil && !state.pending.contains($0) }
-            state.pending.insert(contentsOf: fresh.prefix(queueLimit), at: 0)
+            let candidates = subdirectories.filter { state.ready[$0] == nil && state.reading[$0] == nil && !state.pending.contains($0) }
+            let fresh = Array(candidates.prefix(queueLimit))
+            state.pending.insert(contentsOf: fresh, at: 0)
             if state.pending.count > queueLimit { state.pending.removeLast(state.pending.count - queueLimit) }
-            let start = min(concurrency - state.running, state.pending.count)
-            state.running += max(0, start)
-            return start
+            let startReaders = !state.readersStarted
+            state.readersStarted = true
+            return (fresh.count, startReaders)
         }
-        for _ in 0..<max(0, start) {
-            DispatchQueue.global(qos: .userInitiated).async { self.run() }
+        if startReaders { startReaderThreads() }
+        for _ in 0..<queued { self.queued.signal() }
+    }
+
+    /// Own threads rather than Dispatch's pool, which on Linux runs about one blocking item per CPU
+    /// and adds threads only when its monitor notices, long after a walk needed them. Started on first
+    /// use (after a detaching daemon forked), from a request thread whose signal mask they inherit.
+    private func startReaderThreads() {
+        for _ in 0..<concurrency {
+            var thread = pthread_t()
+            // Each thread keeps the prefetcher alive: the threads never exit.
+            let context = Unmanaged.passRetained(self).toOpaque()
+            var attributes = pthread_attr_t()
+            pthread_attr_init(&attributes)
+            pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+            pthread_attr_setstacksize(&attributes, 256 * 1024)
+            _ = pthread_create(&thread, &attributes, { context in
+                Unmanaged<ListingPrefetcher>.fromOpaque(context!).takeUnretainedValue().run()
+                return nil
+            }, context)
+            pthread_attr_destroy(&attributes)
         }
     }
 
-    /// Reads pending listings until none is left.
+    /// A reader: takes the next queued listing, reads it, forever.
     private func run() {
         while true {
+            queued.wait()
             let next = state.withLock { state -> (NodeID, Flight)? in
-                guard !state.pending.isEmpty else {
-                    state.running -= 1
-                    return nil
-                }
+                guard !state.pending.isEmpty else { return nil }
                 let node = state.pending.removeFirst()
                 let flight = Flight()
                 state.reading[node] = flight
                 return (node, flight)
             }
-            guard let (node, flight) = next else { return }
+            guard let (node, flight) = next else { continue }
             defer { flight.finished.signal() }
             let started = epoch.load(ordering: .sequentiallyConsistent)
             let readAt = SystemCall.monotonicNanoseconds()
