@@ -26,7 +26,7 @@ let package = Package(
         .target(name: "DTypeCheck", dependencies: ["CLinux"]),
         .executableTarget(
             name: "dtypefs",
-            dependencies: ["FuseKit", "FuseBridge", "Passthrough", "DTypeCheck"]
+            dependencies: ["CLinux", "FuseKit", "FuseBridge", "Passthrough", "DTypeCheck"]
         ),
         .testTarget(name: "PassthroughTests", dependencies: ["Passthrough", "FuseKit"]),
         .testTarget(name: "FuseBridgeTests", dependencies: ["FuseBridge", "FuseKit"]),

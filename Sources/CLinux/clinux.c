@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <linux/securebits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -96,6 +97,10 @@ int clinux_lstat_at(int dirfd, const char *name, struct stat *result) {
     result->st_ctim.tv_sec = x.stx_ctime.tv_sec;
     result->st_ctim.tv_nsec = x.stx_ctime.tv_nsec;
     return 0;
+}
+
+int clinux_limit_malloc_arenas(int count) {
+    return mallopt(M_ARENA_MAX, count);
 }
 
 ssize_t clinux_copy_file_range(int fd_in, int64_t *off_in, int fd_out, int64_t *off_out, size_t len, unsigned flags) {

@@ -67,7 +67,7 @@ final class ListingPrefetcher: Sendable {
     private static let announcedLimit = 4096
 
     /// `maximumAge` in nanoseconds.
-    init(entryCapacity: Int = 16_384, queueLimit: Int = 64, concurrency: Int = 4, maximumAge: Int64,
+    init(entryCapacity: Int = 4_096, queueLimit: Int = 64, concurrency: Int = 4, maximumAge: Int64,
          statistics: ListingStatistics, load: @escaping Load) {
         self.statistics = statistics
         self.entryCapacity = max(1, entryCapacity)

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CLinux
 import FuseBridge
 import FuseKit
 import Passthrough
@@ -15,6 +16,7 @@ enum MountCommand {
     }
 
     static func run(_ request: MountRequest) -> Int32 {
+        limitMallocArenas()
         let source: String, mountpoint: String
         do throws(UsageError) {
             source = try resolvedDirectory(request.source, role: "source")
@@ -75,6 +77,14 @@ enum MountCommand {
             return ExitStatus.failure
         }
         return ExitStatus.success
+    }
+
+    /// Dozens of threads (workers, the lstat pool, listing readers) mostly wait in syscalls; glibc
+    /// would give each of up to 8 per CPU its own malloc arena, and their fragments add up (1M-entry
+    /// walk: peak RSS 65 MiB, 63 MiB with two arenas). One per CPU, unless MALLOC_ARENA_MAX says.
+    private static func limitMallocArenas() {
+        guard getenv("MALLOC_ARENA_MAX") == nil else { return }
+        _ = clinux_limit_malloc_arenas(Int32(max(2, min(64, sysconf(Int32(_SC_NPROCESSORS_ONLN))))))
     }
 
     /// The absolute path of an existing directory, or an error naming `role` and the problem.

@@ -52,6 +52,9 @@ int clinux_identity(int fd, uint64_t *device, uint64_t *inode, uint32_t *mode);
 // atime then is as old as the cache, like the rest). Other filesystems answer as lstat would.
 // `name` "" stats `dirfd` itself (AT_EMPTY_PATH).
 int clinux_lstat_at(int dirfd, const char *name, struct stat *result);
+// Why: mallopt lives in <malloc.h>, which Swift's Glibc module does not export. Caps glibc's
+// malloc arenas (M_ARENA_MAX) at `count`.
+int clinux_limit_malloc_arenas(int count);
 // Why: declared only under _GNU_SOURCE.
 ssize_t clinux_copy_file_range(int fd_in, int64_t *off_in, int fd_out, int64_t *off_out, size_t len, unsigned flags);
 int clinux_fallocate(int fd, int mode, int64_t offset, int64_t len);
