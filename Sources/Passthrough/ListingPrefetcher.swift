@@ -146,23 +146,10 @@ final class ListingPrefetcher: Sendable {
         for _ in 0..<queued { self.queued.signal() }
     }
 
-    /// Own threads rather than Dispatch's pool, which on Linux runs about one blocking item per CPU
-    /// and adds threads only when its monitor notices, long after a walk needed them. Started on first
-    /// use (after a detaching daemon forked), from a request thread whose signal mask they inherit.
+    /// Own threads (see `DetachedThread`); each keeps the prefetcher alive: they never exit.
     private func startReaderThreads() {
         for _ in 0..<concurrency {
-            var thread = pthread_t()
-            // Each thread keeps the prefetcher alive: the threads never exit.
-            let context = Unmanaged.passRetained(self).toOpaque()
-            var attributes = pthread_attr_t()
-            pthread_attr_init(&attributes)
-            pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
-            pthread_attr_setstacksize(&attributes, 256 * 1024)
-            _ = pthread_create(&thread, &attributes, { context in
-                Unmanaged<ListingPrefetcher>.fromOpaque(context!).takeUnretainedValue().run()
-                return nil
-            }, context)
-            pthread_attr_destroy(&attributes)
+            DetachedThread.start(stackSize: 256 * 1024) { self.run() }
         }
     }
 

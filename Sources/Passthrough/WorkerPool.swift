@@ -35,19 +35,8 @@ final class WorkerPool: @unchecked Sendable {
         pthread_cond_init(workAvailable, nil)
         pthread_cond_init(jobFinished, nil)
         for _ in 0..<threads {
-            var thread = pthread_t()
-            // Each thread keeps the pool alive: the threads never exit.
-            let context = Unmanaged.passRetained(self).toOpaque()
-            var attributes = pthread_attr_t()
-            pthread_attr_init(&attributes)
-            pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
-            // Small stacks: these threads only call fstatat.
-            pthread_attr_setstacksize(&attributes, 64 * 1024)
-            _ = pthread_create(&thread, &attributes, { context in
-                Unmanaged<WorkerPool>.fromOpaque(context!).takeUnretainedValue().serve()
-                return nil
-            }, context)
-            pthread_attr_destroy(&attributes)
+            // Each thread keeps the pool alive: the threads never exit. Small stacks: they only lstat.
+            DetachedThread.start(stackSize: 64 * 1024) { self.serve() }
         }
     }
 
