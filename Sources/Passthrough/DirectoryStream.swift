@@ -52,6 +52,9 @@ final class DirectoryStream: @unchecked Sendable {
     /// no backing request (on a share, one round trip per directory listing saved). A seek forgets it.
     private(set) var isAtEnd = false
     var verification: Verification?
+    /// For a listing read whole: when, and in which epoch of changes through the mount (see
+    /// `ListingPrefetcher`): what decides whether it may still be served, continued included.
+    var readAhead: (epoch: UInt64, readAt: Int64)?
 
     /// Read whole ahead of its request (`readWhole`): entries and lstats are in memory, no descriptor.
     var isReadWhole: Bool { descriptor < 0 }

@@ -24,8 +24,6 @@ final class ListingPrefetcher: Sendable {
 
     private struct Ready {
         let stream: DirectoryStream
-        let epoch: UInt64
-        let readAt: Int64
         /// Its place in `readyOrder`.
         let sequence: UInt64
     }
@@ -102,6 +100,18 @@ final class ListingPrefetcher: Sendable {
         case none
     }
 
+    /// Whether a listing read ahead may still be served: also asked when one parked after a partial
+    /// reply is continued, possibly by another listing of the same directory.
+    func isFresh(_ stream: DirectoryStream) -> Bool {
+        Self.isFresh(stream, epoch: epoch.load(ordering: .sequentiallyConsistent),
+                     now: SystemCall.monotonicNanoseconds(), maximumAge: maximumAge)
+    }
+
+    private static func isFresh(_ stream: DirectoryStream, epoch: UInt64, now: Int64, maximumAge: Int64) -> Bool {
+        guard let readAhead = stream.readAhead else { return false }
+        return readAhead.epoch == epoch && now - readAhead.readAt < maximumAge
+    }
+
     private func takeReady(_ node: NodeID) -> Lookup {
         let now = SystemCall.monotonicNanoseconds()
         let current = epoch.load(ordering: .sequentiallyConsistent)
@@ -112,7 +122,7 @@ final class ListingPrefetcher: Sendable {
                 return .none
             }
             state.readyEntries -= ready.stream.records.count
-            guard ready.epoch == current, now - ready.readAt < maximumAge else { return .none }
+            guard Self.isFresh(ready.stream, epoch: current, now: now, maximumAge: maximumAge) else { return .none }
             return .ready(ready.stream)
         }
     }
@@ -172,11 +182,12 @@ final class ListingPrefetcher: Sendable {
                 state.withLock { _ = $0.reading.removeValue(forKey: node) }
                 continue
             }
+            stream.readAhead = (started, readAt)
             state.withLock { state in
                 state.reading[node] = nil
                 let sequence = state.nextSequence
                 state.nextSequence += 1
-                if let old = state.ready.updateValue(Ready(stream: stream, epoch: started, readAt: readAt, sequence: sequence), forKey: node) {
+                if let old = state.ready.updateValue(Ready(stream: stream, sequence: sequence), forKey: node) {
                     state.readyEntries -= old.stream.records.count
                 }
                 state.readyOrder.append((node, sequence))

@@ -19,23 +19,18 @@ extension PassthroughFileSystem {
         switch listings.take(node: node, position: offset) {
         case .end?:
             return
-        case let .stream(parked)?:
+        case let .stream(parked)? where !parked.isReadWhole || prefetcher?.isFresh(parked) == true:
             stream = parked
-        case nil:
+        case .stream?, nil:
+            // A listing read ahead that went stale while parked is continued live instead: another
+            // listing of this directory may be the one continuing at this offset.
             if offset == 0, let ready = prefetcher?.take(node) {
                 stream = ready
                 readAhead = true
-                break
+            } else {
+                guard let live = try openStream(node, at: offset) else { return }
+                stream = live
             }
-            let descriptor: Int32
-            do throws(Errno) {
-                descriptor = try tree.open(node, flags: O_RDONLY | O_DIRECTORY)
-            } catch where error == .noEntry {
-                // Removed since the kernel opened it: an open directory removed meanwhile lists as empty.
-                return
-            }
-            stream = DirectoryStream(descriptor: descriptor, node: node)
-            try stream.seek(to: offset)
         }
         var tally = Tally()
         defer { statistics.record(listed: tally.listed, corrected: tally.corrected, unverifiable: tally.unverifiable) }
@@ -50,6 +45,20 @@ extension PassthroughFileSystem {
         }
         listings.park(stream)
         prefetcher?.listed(node, subdirectories: tally.subdirectories, wasReadAhead: readAhead)
+    }
+
+    /// A live stream at `offset`; nil when the directory is gone.
+    private func openStream(_ node: NodeID, at offset: Int64) throws(Errno) -> DirectoryStream? {
+        let descriptor: Int32
+        do throws(Errno) {
+            descriptor = try tree.open(node, flags: O_RDONLY | O_DIRECTORY)
+        } catch where error == .noEntry {
+            // Removed since the kernel opened it: an open directory removed meanwhile lists as empty.
+            return nil
+        }
+        let stream = DirectoryStream(descriptor: descriptor, node: node)
+        try stream.seek(to: offset)
+        return stream
     }
 
     /// A directory's listing read whole and verified, for `ListingPrefetcher`: nil when it is gone

@@ -162,6 +162,25 @@ import Testing
         #expect(fs.statistics.snapshot.readAheadUsed == (changeFirst ? 0 : 1))
     }
 
+    /// A listing read ahead and parked after a partial reply is continued only while nothing changed
+    /// through the mount: another listing of the directory may be the one continuing at that offset.
+    @Test func aListingReadAheadIsNotContinuedAfterAChange() throws {
+        let directory = TemporaryDirectory()
+        for path in ["a", "a/b"] { directory.makeDirectory(path) }
+        for index in 0..<10 { directory.makeFile("a/b/f\(index)") }
+        let fs = try makeFileSystem(directory)
+        let a = try #require(list(fs, .root, plus: true).added.first { $0.name == "a" }?.node)
+        let b = try #require(list(fs, a, plus: true).added.first { $0.name == "b" }?.node)
+        for _ in 0..<500 where fs.statistics.snapshot.readAhead == 0 { usleep(2_000) }
+        var first = RecordingSink(plus: true, capacity: 3)
+        try fs.readDirectory(node: b, offset: 0, into: &first)
+        #expect(fs.statistics.snapshot.readAheadUsed == 1)
+        for index in 0..<10 { try fs.unlink(parent: b, name: FileName("f\(index)")) }
+        var rest = RecordingSink(plus: true)
+        try fs.readDirectory(node: b, offset: try #require(first.added.last?.nextOffset), into: &rest)
+        #expect(rest.names == [], "removed files listed from a stale listing read ahead")
+    }
+
     @Test func hardLinksShareTheNode() throws {
         let directory = sampleTree()
         let fs = try makeFileSystem(directory)
