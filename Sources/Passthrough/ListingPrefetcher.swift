@@ -83,13 +83,13 @@ final class ListingPrefetcher: Sendable {
     /// The listing of `node` read ahead, if still fresh; removed (the caller owns it now). One being
     /// read is waited for. A miss also drops `node` from the queue: the caller lists it itself.
     func take(_ node: NodeID) -> DirectoryStream? {
-        var stream = takeReady(node)
-        if case let .reading(flight) = stream {
+        var found = takeReady(node)
+        if case let .reading(flight) = found {
             flight.finished.wait()
             flight.finished.signal()  // a latch: the next waiter passes too
-            stream = takeReady(node)
+            found = takeReady(node)
         }
-        guard case let .ready(listing) = stream else { return nil }
+        guard case let .ready(listing) = found, isFresh(listing) else { return nil }
         statistics.recordReadAhead(used: true)
         return listing
     }
@@ -103,26 +103,21 @@ final class ListingPrefetcher: Sendable {
     /// Whether a listing read ahead may still be served: also asked when one parked after a partial
     /// reply is continued, possibly by another listing of the same directory.
     func isFresh(_ stream: DirectoryStream) -> Bool {
-        Self.isFresh(stream, epoch: epoch.load(ordering: .sequentiallyConsistent),
-                     now: SystemCall.monotonicNanoseconds(), maximumAge: maximumAge)
-    }
-
-    private static func isFresh(_ stream: DirectoryStream, epoch: UInt64, now: Int64, maximumAge: Int64) -> Bool {
         guard let readAhead = stream.readAhead else { return false }
-        return readAhead.epoch == epoch && now - readAhead.readAt < maximumAge
+        return readAhead.epoch == epoch.load(ordering: .sequentiallyConsistent)
+            && SystemCall.monotonicNanoseconds() - readAhead.readAt < maximumAge
     }
 
+    /// Removes `node`'s listing read ahead (fresh or not: the caller judges), or names the read
+    /// under way; a miss drops `node` from the queue.
     private func takeReady(_ node: NodeID) -> Lookup {
-        let now = SystemCall.monotonicNanoseconds()
-        let current = epoch.load(ordering: .sequentiallyConsistent)
-        return state.withLock { state -> Lookup in
+        state.withLock { state -> Lookup in
             guard let ready = state.ready.removeValue(forKey: node) else {
                 if let flight = state.reading[node] { return .reading(flight) }
                 if let index = state.pending.firstIndex(of: node) { state.pending.remove(at: index) }
                 return .none
             }
             state.readyEntries -= ready.stream.records.count
-            guard Self.isFresh(ready.stream, epoch: current, now: now, maximumAge: maximumAge) else { return .none }
             return .ready(ready.stream)
         }
     }
