@@ -52,9 +52,17 @@ final class DirectoryStream: @unchecked Sendable {
     /// no backing request (on a share, one round trip per directory listing saved). A seek forgets it.
     private(set) var isAtEnd = false
     var verification: Verification?
-    /// For a listing read whole: when, and in which epoch of changes through the mount (see
-    /// `ListingPrefetcher`): what decides whether it may still be served, continued included.
-    var readAhead: (epoch: UInt64, readAt: Int64)?
+    /// When a listing was read whole, and in which epoch of changes through the mount (see
+    /// `ListingPrefetcher`): what decides whether it, or a link target read with it, may be served.
+    struct ReadAheadStamp: Sendable, Equatable {
+        var epoch: UInt64
+        var readAt: Int64
+    }
+
+    /// Set for a listing read whole: whether it may still be served, continued included.
+    var readAhead: ReadAheadStamp?
+    /// For a listing read whole with `readLinks`: the targets of its links, by record index.
+    private(set) var linkTargets: [Int: [UInt8]] = [:]
 
     /// Read whole ahead of its request (`readWhole`): entries and lstats are in memory, no descriptor.
     var isReadWhole: Bool { descriptor < 0 }
@@ -76,8 +84,9 @@ final class DirectoryStream: @unchecked Sendable {
 
     /// Reads the whole listing when it fits one batch, then closes the descriptor: false (and
     /// nothing kept) for a bigger directory. `verify` runs between the read and the close, while
-    /// the entries can still be lstat'ed relative to the directory.
-    func readWhole(verify: (DirectoryStream) -> Verification) throws(Errno) -> Bool {
+    /// the entries can still be lstat'ed relative to the directory; so does reading the targets of
+    /// the entries verified as links, with `readLinks`.
+    func readWhole(readLinks: Bool = false, verify: (DirectoryStream) -> Verification) throws(Errno) -> Bool {
         precondition(position == 0 && records.isEmpty && descriptor >= 0, "readWhole starts a listing")
         if try fill() {
             // One more getdents must say "end"; the kernel would ask for it after the last entry anyway.
@@ -86,6 +95,7 @@ final class DirectoryStream: @unchecked Sendable {
             guard try SystemCall.readDirectoryEntries(descriptor, into: probe) == 0 else { return false }
             isAtEnd = true
             verification = verify(self)
+            if readLinks { readLinkTargets() }
         }
         SystemCall.close(descriptor)
         descriptor = -1
@@ -101,6 +111,21 @@ final class DirectoryStream: @unchecked Sendable {
         buffer = compact
         return true
     }
+
+    /// Reads the targets of the entries verified as links. A target whose length is not the size
+    /// lstat gave is not kept: the name was replaced in between.
+    private func readLinkTargets() {
+        guard let verification else { return }
+        for index in verification.start..<verification.end {
+            guard let status = verification.status(at: index), status.st_mode & S_IFMT == S_IFLNK,
+                  let target = try? SystemCall.readLink(in: descriptor, name(of: records[index])),
+                  target.count == Int(status.st_size) else { continue }
+            linkTargets[index] = target
+        }
+    }
+
+    /// The target read with this listing for the current entry, if it is a link.
+    var currentLinkTarget: [UInt8]? { linkTargets.isEmpty ? nil : linkTargets[index] }
 
     /// Moves to `offset` (0 or a cookie we handed out) unless we are already there.
     func seek(to offset: Int64) throws(Errno) {

@@ -18,9 +18,12 @@ import Synchronization
 ///
 /// Bounded: at most `entryCapacity` entries kept in listings read ahead (each without a descriptor;
 /// about 200 bytes an entry), `queueLimit` waiting to be read, `concurrency` being read.
+///
+/// While a walker follows links, the listings also read their links' targets (`linkTargets`).
 final class ListingPrefetcher: Sendable {
-    /// Reads one directory's listing whole and verified; nil when it cannot or should not be kept.
-    typealias Load = @Sendable (NodeID) -> DirectoryStream?
+    /// Reads one directory's listing whole and verified, with its links' targets if asked; nil when
+    /// it cannot or should not be kept.
+    typealias Load = @Sendable (NodeID, _ readLinks: Bool) -> DirectoryStream?
 
     private struct Ready {
         let stream: DirectoryStream
@@ -60,6 +63,8 @@ final class ListingPrefetcher: Sendable {
     let queueLimit: Int
     let concurrency: Int
     let maximumAge: Int64
+    /// Targets read with the listings, for the READLINKs of a walker that follows links.
+    let linkTargets: LinkTargetCache
 
     /// How many announced subdirectories are remembered (a node ID and a time each).
     private static let announcedLimit = 4096
@@ -72,6 +77,7 @@ final class ListingPrefetcher: Sendable {
         self.queueLimit = max(1, queueLimit)
         self.concurrency = max(1, concurrency)
         self.maximumAge = maximumAge
+        linkTargets = LinkTargetCache(capacity: self.entryCapacity, followWindow: 2 * maximumAge)
         self.load = load
     }
 
@@ -89,7 +95,7 @@ final class ListingPrefetcher: Sendable {
             flight.finished.signal()  // a latch: the next waiter passes too
             found = takeReady(node)
         }
-        guard case let .ready(listing) = found, isFresh(listing) else { return nil }
+        guard case let .ready(listing) = found, isFresh(listing.readAhead) else { return nil }
         statistics.recordReadAhead(used: true)
         return listing
     }
@@ -100,12 +106,31 @@ final class ListingPrefetcher: Sendable {
         case none
     }
 
-    /// Whether a listing read ahead may still be served: also asked when one parked after a partial
-    /// reply is continued, possibly by another listing of the same directory.
-    func isFresh(_ stream: DirectoryStream) -> Bool {
-        guard let readAhead = stream.readAhead else { return false }
-        return readAhead.epoch == epoch.load(ordering: .sequentiallyConsistent)
-            && SystemCall.monotonicNanoseconds() - readAhead.readAt < maximumAge
+    /// Whether what a listing read ahead holds may still be served: also asked when one parked
+    /// after a partial reply is continued, possibly by another listing of the same directory, and
+    /// for a link target read with it.
+    func isFresh(_ stamp: DirectoryStream.ReadAheadStamp?) -> Bool {
+        guard let stamp else { return false }
+        return stamp.epoch == epoch.load(ordering: .sequentiallyConsistent)
+            && SystemCall.monotonicNanoseconds() - stamp.readAt < maximumAge
+    }
+
+    /// The target of the link `node` read with a listing, if it is kept and still fresh. A miss
+    /// means a READLINK reads the backing: links are being followed, so listings read them too.
+    func linkTarget(of node: NodeID) -> [UInt8]? {
+        if let (target, stamp) = linkTargets.take(node), isFresh(stamp) {
+            statistics.recordLinkTarget(used: true)
+            return target
+        }
+        linkTargets.followed()
+        return nil
+    }
+
+    /// `stream`, a listing read ahead, listed the link `node`: its target is kept for a READLINK.
+    func keepLinkTarget(of node: NodeID, from stream: DirectoryStream) {
+        guard let target = stream.currentLinkTarget, let stamp = stream.readAhead else { return }
+        linkTargets.keep(target, for: node, stamp: stamp)
+        statistics.recordLinkTarget(used: false)
     }
 
     /// Removes `node`'s listing read ahead (fresh or not: the caller judges), or names the read
@@ -173,11 +198,11 @@ final class ListingPrefetcher: Sendable {
             defer { flight.finished.signal() }
             let started = epoch.load(ordering: .sequentiallyConsistent)
             let readAt = SystemCall.monotonicNanoseconds()
-            guard let stream = load(node) else {
+            guard let stream = load(node, linkTargets.isWanted()) else {
                 state.withLock { _ = $0.reading.removeValue(forKey: node) }
                 continue
             }
-            stream.readAhead = (started, readAt)
+            stream.readAhead = DirectoryStream.ReadAheadStamp(epoch: started, readAt: readAt)
             state.withLock { state in
                 state.reading[node] = nil
                 let sequence = state.nextSequence

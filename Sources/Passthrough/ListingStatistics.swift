@@ -10,6 +10,8 @@ public final class ListingStatistics: Sendable {
         public var unverifiable: Int
         public var readAhead = 0
         public var readAheadUsed = 0
+        public var linkTargetsReadAhead = 0
+        public var linkTargetsUsed = 0
 
         public var correctedTotal: Int { corrected.values.reduce(0, +) }
 
@@ -20,6 +22,7 @@ public final class ListingStatistics: Sendable {
                 + (byType.isEmpty ? "" : " (\(byType))")
                 + ", unverifiable (listed as unknown): \(unverifiable)"
                 + ", listings read ahead: \(readAhead) (\(readAheadUsed) used)"
+                + ", link targets read ahead: \(linkTargetsReadAhead) (\(linkTargetsUsed) used)"
         }
     }
 
@@ -40,6 +43,12 @@ public final class ListingStatistics: Sendable {
     func recordReadAhead(used: Bool) {
         state.withLock { snapshot in
             if used { snapshot.readAheadUsed += 1 } else { snapshot.readAhead += 1 }
+        }
+    }
+
+    func recordLinkTarget(used: Bool) {
+        state.withLock { snapshot in
+            if used { snapshot.linkTargetsUsed += 1 } else { snapshot.linkTargetsReadAhead += 1 }
         }
     }
 

@@ -19,7 +19,7 @@ extension PassthroughFileSystem {
         switch listings.take(node: node, position: offset) {
         case .end?:
             return
-        case let .stream(parked)? where !parked.isReadWhole || prefetcher?.isFresh(parked) == true:
+        case let .stream(parked)? where !parked.isReadWhole || prefetcher?.isFresh(parked.readAhead) == true:
             stream = parked
         case .stream?, nil:
             // A listing read ahead that went stale while parked is continued live instead: another
@@ -41,6 +41,7 @@ extension PassthroughFileSystem {
                 stream.verification = verifier.verify(stream, count: sink.remainingCapacityHint)
             }
             guard add(stream: stream, to: &sink, tally: &tally) else { break }
+            if let node = tally.lastNode, stream.currentLinkTarget != nil { prefetcher?.keepLinkTarget(of: node, from: stream) }
             stream.advance()
         }
         listings.park(stream)
@@ -61,12 +62,13 @@ extension PassthroughFileSystem {
         return stream
     }
 
-    /// A directory's listing read whole and verified, for `ListingPrefetcher`: nil when it is gone
-    /// or bigger than one batch (a big directory costs its own listing more than the wait for it).
-    static func readWholeListing(of node: NodeID, tree: BackingTree, verifier: EntryVerifier) -> DirectoryStream? {
+    /// A directory's listing read whole and verified (with its links' targets if `readLinks`), for
+    /// `ListingPrefetcher`: nil when it is gone or bigger than one batch (a big directory costs its
+    /// own listing more than the wait for it).
+    static func readWholeListing(of node: NodeID, readLinks: Bool, tree: BackingTree, verifier: EntryVerifier) -> DirectoryStream? {
         guard let descriptor = try? tree.open(node, flags: O_RDONLY | O_DIRECTORY) else { return nil }
         let stream = DirectoryStream(descriptor: descriptor, node: node)
-        let whole = try? stream.readWhole { stream in verifier.verify(stream, count: stream.records.count) }
+        let whole = try? stream.readWhole(readLinks: readLinks) { stream in verifier.verify(stream, count: stream.records.count) }
         return whole == true ? stream : nil
     }
 
@@ -77,6 +79,8 @@ extension PassthroughFileSystem {
         var corrected: [FileType: Int] = [:]
         /// Directories listed with a node: what a walker lists next.
         var subdirectories: [NodeID] = []
+        /// The node the last entry was listed with, if any.
+        var lastNode: NodeID?
     }
 
     /// Adds the stream's current entry to `sink`; false when it did not fit.
@@ -94,10 +98,11 @@ extension PassthroughFileSystem {
             let verified: stat? = record.isDotOrDotDot ? nil : stream.verification?.status(at: stream.index)
             let type = record.isDotOrDotDot ? .directory : verified.map { FileType(mode: $0.st_mode) } ?? .unknown
             if sink.wantsAttributes {
-                guard addWithAttributes(record: record, name: name, verified: verified, type: type, directory: stream.node, to: &sink,
-                                        subdirectories: &tally.subdirectories) else {
+                guard let node = addWithAttributes(record: record, name: name, verified: verified, type: type,
+                                                   directory: stream.node, to: &sink, subdirectories: &tally.subdirectories) else {
                     return false
                 }
+                tally.lastNode = node == .none ? nil : node
             } else {
                 guard sink.add(name: name, inode: record.inode, type: type, nextOffset: record.nextOffset) else { return false }
             }
@@ -114,29 +119,30 @@ extension PassthroughFileSystem {
     }
 
     /// A READDIRPLUS entry: verified attributes and a node (one lookup), or, when lstat failed, the
-    /// name alone with node 0 and mode 0, which the kernel lists as DT_UNKNOWN.
+    /// name alone with node 0 and mode 0, which the kernel lists as DT_UNKNOWN. Returns the node
+    /// listed (`.none` for none), nil when the entry did not fit.
     private func addWithAttributes<Sink: DirectorySink>(record: DirectoryStream.Record, name: UnsafePointer<CChar>, verified: stat?,
                                                         type: FileType, directory: NodeID, to sink: inout Sink,
-                                                        subdirectories: inout [NodeID]) -> Bool {
+                                                        subdirectories: inout [NodeID]) -> NodeID? {
         guard let verified else {
             var placeholder = stat()
             placeholder.st_ino = UInt(record.inode)
             placeholder.st_mode = mode_t(type.rawValue) << 12
             let entry = Entry(node: .none, attributes: Attributes(placeholder), entryTimeout: 0, attributeTimeout: 0)
-            return sink.add(name: name, entry: entry, nextOffset: record.nextOffset)
+            return sink.add(name: name, entry: entry, nextOffset: record.nextOffset) ? NodeID.none : nil
         }
         if type != .directory, tree.nodes.count >= configuration.listedNodeBudget {
             // Listed with its verified type but without an inode: memory stays bounded on huge trees.
             let entry = Entry(node: .none, attributes: Attributes(verified), entryTimeout: 0, attributeTimeout: 0)
-            return sink.add(name: name, entry: entry, nextOffset: record.nextOffset)
+            return sink.add(name: name, entry: entry, nextOffset: record.nextOffset) ? NodeID.none : nil
         }
         let nameBytes = [UInt8](UnsafeRawBufferPointer(start: name, count: strlen(name)))
         let node = tree.nodes.remember(parent: directory, name: nameBytes, key: InodeKey(verified))
         guard sink.add(name: name, entry: entry(for: node, verified), nextOffset: record.nextOffset) else {
             tree.nodes.forget(node, count: 1)
-            return false
+            return nil
         }
         if type == .directory { subdirectories.append(node) }
-        return true
+        return node
     }
 }

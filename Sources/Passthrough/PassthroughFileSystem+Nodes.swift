@@ -114,7 +114,9 @@ extension PassthroughFileSystem {
     }
 
     public func readLink(node: NodeID) throws(Errno) -> [UInt8] {
-        try tree.withNode(node) { (descriptor) throws(Errno) -> [UInt8] in try SystemCall.readLink(descriptor) }
+        // A walker following links: the target was likely read with the link's listing.
+        if let target = prefetcher?.linkTarget(of: node) { return target }
+        return try tree.withNode(node) { (descriptor) throws(Errno) -> [UInt8] in try SystemCall.readLink(descriptor) }
     }
 
     public func statistics(node: NodeID) throws(Errno) -> FileSystemStatistics {

@@ -115,11 +115,16 @@ enum SystemCall {
 
     /// Reads a symlink's target through an O_PATH descriptor of the link itself. `readlinkat`
     static func readLink(_ descriptor: Int32) throws(Errno) -> [UInt8] {
+        try readLink(in: descriptor, "")
+    }
+
+    /// Reads the target of the link `name` in `directory` (`""`: the O_PATH descriptor itself). `readlinkat`
+    static func readLink(in directory: Int32, _ name: UnsafePointer<CChar>) throws(Errno) -> [UInt8] {
         var capacity = 4096
         while true {
             var buffer = [UInt8](repeating: 0, count: capacity)
             let count = try buffer.withUnsafeMutableBufferPointer { (bytes) throws(Errno) -> Int in
-                try retryingInterrupts { readlinkat(descriptor, "", UnsafeMutableRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self), capacity) }
+                try retryingInterrupts { readlinkat(directory, name, UnsafeMutableRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self), capacity) }
             }
             if count < capacity { return Array(buffer[0..<count]) }
             capacity *= 2

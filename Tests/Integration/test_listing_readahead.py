@@ -14,11 +14,11 @@ import pytest
 import fsmount
 
 
-def read_ahead_counts(daemon: fsmount.Mounted) -> tuple[int, int]:
-    """(listings read ahead, used) from the daemon's unmount line; stops the daemon."""
+def read_ahead_counts(daemon: fsmount.Mounted, what: str = "listings") -> tuple[int, int]:
+    """(listings or link targets read ahead, used) from the daemon's unmount line; stops the daemon."""
     assert daemon.stop() == 0
     log = daemon.process.stderr.read().decode(errors="replace")
-    found = re.findall(r"listings read ahead: (\d+) \((\d+) used\)", log)
+    found = re.findall(what + r" read ahead: (\d+) \((\d+) used\)", log)
     assert found, f"no read-ahead statistics in the daemon's log:\n{log}"
     return int(found[-1][0]), int(found[-1][1])
 
@@ -102,6 +102,54 @@ def test_a_change_behind_the_mount_shows_after_attr_timeout(workdir):
         read_ahead, used = read_ahead_counts(daemon)
     assert names == ["behind", "old"]
     assert (read_ahead, used) == (1, 0), "the old listing was served, or none was read ahead"
+
+
+def followed_walk(top) -> list[tuple[str, str, bool, str | None]]:
+    """os.walk, which stats every link to learn whether it leads to a directory, plus each link's target."""
+    seen = []
+    for root, dirs, files in os.walk(top):
+        for name in sorted(dirs + files):
+            path = os.path.join(root, name)
+            target = os.readlink(path) if os.path.islink(path) else None
+            seen.append((os.path.relpath(root, top), name, name in dirs, target))
+    return sorted(seen)
+
+
+def test_links_followed_by_a_walk_are_answered_from_their_listings(workdir):
+    src, mnt = workdir / "src", workdir / "mnt"
+    for top in range(4):
+        for sub in range(4):
+            leaf = src / f"d{top}" / f"s{sub}"
+            leaf.mkdir(parents=True)
+            (leaf / "file").write_text("x")
+            os.symlink(f"../../d{(top + 1) % 4}", leaf / "to-dir")
+            os.symlink("file", leaf / "to-file")
+            os.symlink("missing", leaf / "dangling")
+    with fsmount.mounted_dtypefs(src, mnt) as daemon:
+        assert followed_walk(mnt) == followed_walk(src)
+        kept, used = read_ahead_counts(daemon, "link targets")
+    assert used >= 8, f"only {used} of {kept} link targets read with listings were used"
+
+
+def test_a_link_replaced_behind_the_mount_shows_after_attr_timeout(workdir):
+    src, mnt = workdir / "src", workdir / "mnt"
+    (src / "a" / "b").mkdir(parents=True)
+    os.symlink("b", src / "a" / "first")
+    os.symlink("old-target", src / "a" / "b" / "link")
+    with fsmount.mounted_dtypefs(src, mnt, options=("attr_timeout=0.5", "entry_timeout=0.5")) as daemon:
+        os.listdir(mnt)
+        assert os.path.isdir(mnt / "a" / "first")  # a link followed: listings read targets now
+        os.listdir(mnt / "a")  # a walk: a/b is read ahead, with its link's target
+        time.sleep(0.1)  # read ahead by now, and still younger than attr_timeout
+        os.listdir(mnt / "a" / "b")  # keeps b/link's target for a READLINK
+        os.unlink(src / "a" / "b" / "link")  # another client of the share
+        os.symlink("the-new-target", src / "a" / "b" / "link")
+        time.sleep(0.6)
+        target = os.readlink(mnt / "a" / "b" / "link")
+        kept, used = read_ahead_counts(daemon, "link targets")
+    assert target == "the-new-target"
+    assert kept >= 1, "no link target was read with a listing: the test proved nothing"
+    assert used == 0, "the replaced link's old target was served"
 
 
 def test_readahead_listings_0_reads_nothing_ahead(workdir):

@@ -37,7 +37,7 @@ struct ListingPrefetcherTests {
     }
 
     func prefetcher(_ loader: Loader, maximumAge: Int64 = 60_000_000_000, entryCapacity: Int = 16_384) -> ListingPrefetcher {
-        ListingPrefetcher(entryCapacity: entryCapacity, concurrency: 2, maximumAge: maximumAge, statistics: ListingStatistics()) { loader.load($0) }
+        ListingPrefetcher(entryCapacity: entryCapacity, concurrency: 2, maximumAge: maximumAge, statistics: ListingStatistics()) { node, _ in loader.load(node) }
     }
 
     func loader() -> Loader { Loader([root: tree.path, a: tree.url("a"), b: tree.url("b"), c: tree.url("a/c")]) }

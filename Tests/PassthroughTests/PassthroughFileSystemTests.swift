@@ -181,6 +181,45 @@ import Testing
         #expect(rest.names == [], "removed files listed from a stale listing read ahead")
     }
 
+    /// While a walker follows links, a link's target is read with its listing read ahead, and its
+    /// READLINK answered from memory; not after a change through the mount, nor when nobody follows.
+    @Test(arguments: [false, true])
+    func linksFollowedDuringAWalkAreAnsweredFromTheirListing(changeFirst: Bool) throws {
+        let directory = TemporaryDirectory()
+        for path in ["a", "a/b"] { directory.makeDirectory(path) }
+        directory.makeSymlink("first", to: "a")
+        directory.makeSymlink("a/b/link", to: "../../first")
+        let fs = try makeFileSystem(directory)
+        let root = try list(fs, .root, plus: true)
+        // The walker follows a link: that READLINK reads the backing.
+        #expect(try fs.readLink(node: #require(root.added.first { $0.name == "first" }?.node)) == Array("a".utf8))
+        let a = try #require(root.added.first { $0.name == "a" }?.node)
+        let b = try #require(list(fs, a, plus: true).added.first { $0.name == "b" }?.node)
+        for _ in 0..<500 where fs.statistics.snapshot.readAhead == 0 { usleep(2_000) }
+        let link = try #require(list(fs, b, plus: true).added.first { $0.name == "link" }?.node)
+        #expect(fs.statistics.snapshot.linkTargetsReadAhead == 1)
+        if changeFirst {
+            let (entry, open) = try fs.create(parent: b, name: FileName("new"), mode: S_IFREG | 0o644, flags: O_RDWR, caller: caller)
+            fs.release(node: entry.node, handle: open.handle)
+        }
+        #expect(try fs.readLink(node: link) == Array("../../first".utf8))
+        #expect(fs.statistics.snapshot.linkTargetsUsed == (changeFirst ? 0 : 1))
+    }
+
+    @Test func noTargetIsReadWhileNoLinkIsFollowed() throws {
+        let directory = TemporaryDirectory()
+        for path in ["a", "a/b"] { directory.makeDirectory(path) }
+        directory.makeSymlink("a/b/link", to: "elsewhere")
+        let fs = try makeFileSystem(directory)
+        let a = try #require(list(fs, .root, plus: true).added.first { $0.name == "a" }?.node)
+        let b = try #require(list(fs, a, plus: true).added.first { $0.name == "b" }?.node)
+        for _ in 0..<500 where fs.statistics.snapshot.readAhead == 0 { usleep(2_000) }
+        let link = try #require(list(fs, b, plus: true).added.first { $0.name == "link" }?.node)
+        #expect(fs.statistics.snapshot.readAheadUsed == 1)
+        #expect(fs.statistics.snapshot.linkTargetsReadAhead == 0)
+        #expect(try fs.readLink(node: link) == Array("elsewhere".utf8))
+    }
+
     @Test func hardLinksShareTheNode() throws {
         let directory = sampleTree()
         let fs = try makeFileSystem(directory)
