@@ -39,7 +39,8 @@ final class DirectoryStream: @unchecked Sendable {
 
     /// -1 once a listing read whole has closed it.
     private(set) var descriptor: Int32
-    let node: NodeID
+    /// `.none` for a subdirectory read ahead by inode until a listing of its parent gives it a node.
+    var node: NodeID
 
     private static let bufferSize = 32 * 1024
     private var buffer: UnsafeMutableRawBufferPointer
@@ -121,6 +122,17 @@ final class DirectoryStream: @unchecked Sendable {
                   let target = try? SystemCall.readLink(in: descriptor, name(of: records[index])),
                   target.count == Int(status.st_size) else { continue }
             linkTargets[index] = target
+        }
+    }
+
+    /// The entries verified as directories, by name (NUL-terminated) and inode: what a walker lists next.
+    func subdirectories() -> [(name: [UInt8], key: InodeKey)] {
+        guard let verification else { return [] }
+        return (verification.start..<verification.end).compactMap { index in
+            guard !records[index].isDotOrDotDot, let status = verification.status(at: index),
+                  status.st_mode & S_IFMT == S_IFDIR else { return nil }
+            let name = name(of: records[index])
+            return ([UInt8](UnsafeRawBufferPointer(start: name, count: strlen(name) + 1)), InodeKey(status))
         }
     }
 

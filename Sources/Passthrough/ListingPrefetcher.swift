@@ -19,11 +19,38 @@ import Synchronization
 /// Bounded: at most `entryCapacity` entries kept in listings read ahead (each without a descriptor;
 /// about 200 bytes an entry), `queueLimit` waiting to be read, `concurrency` being read.
 ///
+/// A depth-first walker lists a subdirectory right after its parent, before a listing announced
+/// by the parent could be read: so each listing read ahead also queues its own subdirectories, by
+/// their inode, which the kernel knows only once the walker lists their parent. That listing then
+/// adopts them under their nodes (`listed`), and they queue theirs: the reading stays a level or
+/// two ahead of the walker.
+///
 /// While a walker follows links, the listings also read their links' targets (`linkTargets`).
 final class ListingPrefetcher: Sendable {
+    /// What a reader reads: a directory the kernel knows, or a subdirectory of a listing read ahead,
+    /// by its parent, its name there and the inode that name had.
+    enum Job: Sendable {
+        case node(NodeID)
+        /// `name` NUL-terminated.
+        case child(parent: NodeID, name: [UInt8], key: InodeKey)
+
+        var listing: ListingKey {
+            switch self {
+            case let .node(node): .node(node)
+            case let .child(_, _, key): .directory(key)
+            }
+        }
+    }
+
+    /// How a listing read ahead is found: by node, or by inode until its parent's listing gives it one.
+    enum ListingKey: Hashable, Sendable {
+        case node(NodeID)
+        case directory(InodeKey)
+    }
+
     /// Reads one directory's listing whole and verified, with its links' targets if asked; nil when
     /// it cannot or should not be kept.
-    typealias Load = @Sendable (NodeID, _ readLinks: Bool) -> DirectoryStream?
+    typealias Load = @Sendable (Job, _ readLinks: Bool) -> DirectoryStream?
 
     private struct Ready {
         let stream: DirectoryStream
@@ -37,16 +64,18 @@ final class ListingPrefetcher: Sendable {
     }
 
     private struct State: ~Copyable {
-        var ready: [NodeID: Ready] = [:]
+        var ready: [ListingKey: Ready] = [:]
         /// Listings in the order they were read, oldest from `readyHead` on; an element whose
         /// sequence no longer matches `ready` was taken meanwhile (removing it there would cost a scan).
-        var readyOrder: [(node: NodeID, sequence: UInt64)] = []
+        var readyOrder: [(listing: ListingKey, sequence: UInt64)] = []
         var readyHead = 0
         var nextSequence: UInt64 = 0
         var readyEntries = 0
-        var reading: [NodeID: Flight] = [:]
+        var reading: [ListingKey: Flight] = [:]
+        /// Subdirectories being read by inode that a listing gave a node meanwhile: kept under it.
+        var adopted: [InodeKey: NodeID] = [:]
         /// Next to read, soonest first.
-        var pending: [NodeID] = []
+        var pending: [Job] = []
         var readersStarted = false
         /// Subdirectories listings announced lately, and when: listing one of them means a walk.
         var announced: [NodeID: Int64] = [:]
@@ -137,9 +166,9 @@ final class ListingPrefetcher: Sendable {
     /// under way; a miss drops `node` from the queue.
     private func takeReady(_ node: NodeID) -> Lookup {
         state.withLock { state -> Lookup in
-            guard let ready = state.ready.removeValue(forKey: node) else {
-                if let flight = state.reading[node] { return .reading(flight) }
-                if let index = state.pending.firstIndex(of: node) { state.pending.remove(at: index) }
+            guard let ready = state.ready.removeValue(forKey: .node(node)) else {
+                if let flight = state.reading[.node(node)] { return .reading(flight) }
+                if let index = state.pending.firstIndex(where: { $0.listing == .node(node) }) { state.pending.remove(at: index) }
                 return .none
             }
             state.readyEntries -= ready.stream.records.count
@@ -147,14 +176,15 @@ final class ListingPrefetcher: Sendable {
         }
     }
 
-    /// `directory` is being listed and announced `subdirectories`. If `directory` was itself
-    /// announced lately (or read ahead), a walk is under way: its subdirectories are read ahead.
-    func listed(_ directory: NodeID, subdirectories: [NodeID], wasReadAhead: Bool) {
+    /// `directory` is being listed and announced `subdirectories` (with the inodes they were listed
+    /// with). If `directory` was itself announced lately (or read ahead), a walk is under way: its
+    /// subdirectories are read ahead, or adopted where they were read by inode already.
+    func listed(_ directory: NodeID, subdirectories: [(node: NodeID, key: InodeKey)], wasReadAhead: Bool) {
         guard !subdirectories.isEmpty else { return }
         let now = SystemCall.monotonicNanoseconds()
         let (queued, startReaders) = state.withLock { state -> (Int, Bool) in
             let walking = wasReadAhead || state.announced[directory].map { now - $0 < 2 * maximumAge } == true
-            for subdirectory in subdirectories where state.announced.updateValue(now, forKey: subdirectory) == nil {
+            for (subdirectory, _) in subdirectories where state.announced.updateValue(now, forKey: subdirectory) == nil {
                 state.announcedOrder.append(subdirectory)
             }
             if state.announcedOrder.count > Self.announcedLimit {
@@ -163,17 +193,65 @@ final class ListingPrefetcher: Sendable {
                 state.announcedOrder.removeFirst(excess)
             }
             guard walking else { return (0, false) }
+            var queued = 0
+            var fresh: [Job] = []
+            for (node, key) in subdirectories {
+                let listing = ListingKey.node(node)
+                if let ready = state.ready.removeValue(forKey: .directory(key)) {
+                    // Read by inode already: kept under its node now, and its own subdirectories next.
+                    ready.stream.node = node
+                    state.readyEntries -= ready.stream.records.count
+                    Self.store(ready.stream, as: listing, in: &state)
+                    queued += Self.queueChildren(of: ready.stream, in: &state, limit: queueLimit)
+                } else if let flight = state.reading[.directory(key)] {
+                    state.adopted[key] = node
+                    state.reading[listing] = flight
+                } else if state.ready[listing] == nil, state.reading[listing] == nil,
+                          !state.pending.contains(where: { $0.listing == listing }) {
+                    fresh.append(.node(node))
+                }
+                state.pending.removeAll { $0.listing == .directory(key) }
+            }
             // Depth-first walkers list the newest announcements first, in listing order.
-            let candidates = subdirectories.filter { state.ready[$0] == nil && state.reading[$0] == nil && !state.pending.contains($0) }
-            let fresh = Array(candidates.prefix(queueLimit))
-            state.pending.insert(contentsOf: fresh, at: 0)
-            if state.pending.count > queueLimit { state.pending.removeLast(state.pending.count - queueLimit) }
+            queued += Self.enqueue(Array(fresh.prefix(queueLimit)), in: &state, limit: queueLimit)
             let startReaders = !state.readersStarted
             state.readersStarted = true
-            return (fresh.count, startReaders)
+            return (queued, startReaders)
         }
         if startReaders { startReaderThreads() }
         for _ in 0..<queued { self.queued.signal() }
+    }
+
+    /// Puts `jobs` first in the queue, dropping the oldest beyond `limit`; returns how many were added.
+    private static func enqueue(_ jobs: [Job], in state: inout State, limit: Int) -> Int {
+        state.pending.insert(contentsOf: jobs, at: 0)
+        if state.pending.count > limit { state.pending.removeLast(state.pending.count - limit) }
+        return jobs.count
+    }
+
+    /// Queues the subdirectories of `stream`, a listing read ahead under its node, by inode.
+    private static func queueChildren(of stream: DirectoryStream, in state: inout State, limit: Int) -> Int {
+        let parent = stream.node
+        let jobs = stream.subdirectories().compactMap { (name, key) -> Job? in
+            let listing = ListingKey.directory(key)
+            guard state.ready[listing] == nil, state.reading[listing] == nil else { return nil }
+            return .child(parent: parent, name: name, key: key)
+        }
+        guard !jobs.isEmpty else { return 0 }
+        let queuedKeys = Set(jobs.map(\.listing))
+        state.pending.removeAll { queuedKeys.contains($0.listing) }
+        return enqueue(Array(jobs.prefix(limit)), in: &state, limit: limit)
+    }
+
+    /// Keeps `stream` as `listing`, dropping the oldest listings beyond the entry capacity.
+    private static func store(_ stream: DirectoryStream, as listing: ListingKey, in state: inout State) {
+        let sequence = state.nextSequence
+        state.nextSequence += 1
+        if let old = state.ready.updateValue(Ready(stream: stream, sequence: sequence), forKey: listing) {
+            state.readyEntries -= old.stream.records.count
+        }
+        state.readyOrder.append((listing, sequence))
+        state.readyEntries += stream.records.count
     }
 
     /// Own threads (see `DetachedThread`); each keeps the prefetcher alive: they never exit.
@@ -187,48 +265,54 @@ final class ListingPrefetcher: Sendable {
     private func run() {
         while true {
             queued.wait()
-            let next = state.withLock { state -> (NodeID, Flight)? in
+            let next = state.withLock { state -> (Job, Flight)? in
                 guard !state.pending.isEmpty else { return nil }
-                let node = state.pending.removeFirst()
+                let job = state.pending.removeFirst()
                 let flight = Flight()
-                state.reading[node] = flight
-                return (node, flight)
+                state.reading[job.listing] = flight
+                return (job, flight)
             }
-            guard let (node, flight) = next else { continue }
+            guard let (job, flight) = next else { continue }
             defer { flight.finished.signal() }
             let started = epoch.load(ordering: .sequentiallyConsistent)
             let readAt = SystemCall.monotonicNanoseconds()
-            guard let stream = load(node, linkTargets.isWanted()) else {
-                state.withLock { _ = $0.reading.removeValue(forKey: node) }
-                continue
+            let stream = load(job, linkTargets.isWanted())
+            stream?.readAhead = DirectoryStream.ReadAheadStamp(epoch: started, readAt: readAt)
+            let queued = state.withLock { state -> Int in
+                state.reading[job.listing] = nil
+                var listing = job.listing
+                if case let .directory(key) = listing, let node = state.adopted.removeValue(forKey: key) {
+                    // Its parent was listed meanwhile: kept under the node it was given.
+                    state.reading[.node(node)] = nil
+                    listing = .node(node)
+                    stream?.node = node
+                }
+                guard let stream else { return 0 }
+                Self.store(stream, as: listing, in: &state)
+                self.evictBeyondCapacity(&state)
+                guard case .node = listing else { return 0 }
+                return Self.queueChildren(of: stream, in: &state, limit: queueLimit)
             }
-            stream.readAhead = DirectoryStream.ReadAheadStamp(epoch: started, readAt: readAt)
-            state.withLock { state in
-                state.reading[node] = nil
-                let sequence = state.nextSequence
-                state.nextSequence += 1
-                if let old = state.ready.updateValue(Ready(stream: stream, sequence: sequence), forKey: node) {
-                    state.readyEntries -= old.stream.records.count
-                }
-                state.readyOrder.append((node, sequence))
-                state.readyEntries += stream.records.count
-                // The oldest go first: a depth-first walker needs them last.
-                while state.readyEntries > entryCapacity, state.readyHead < state.readyOrder.count - 1 {
-                    let (oldest, sequence) = state.readyOrder[state.readyHead]
-                    state.readyHead += 1
-                    if let old = state.ready[oldest], old.sequence == sequence {
-                        state.ready[oldest] = nil
-                        state.readyEntries -= old.stream.records.count
-                    }
-                }
-                // Taken and evicted listings leave stale elements: drop them once they dominate.
-                if state.readyOrder.count > 2 * state.ready.count + 1024 {
-                    let live = state.readyOrder[state.readyHead...].filter { state.ready[$0.node]?.sequence == $0.sequence }
-                    state.readyOrder = live
-                    state.readyHead = 0
-                }
+            if stream != nil { statistics.recordReadAhead(used: false) }
+            for _ in 0..<queued { self.queued.signal() }
+        }
+    }
+
+    private func evictBeyondCapacity(_ state: inout State) {
+        // The oldest go first: a depth-first walker needs them last.
+        while state.readyEntries > entryCapacity, state.readyHead < state.readyOrder.count - 1 {
+            let (oldest, sequence) = state.readyOrder[state.readyHead]
+            state.readyHead += 1
+            if let old = state.ready[oldest], old.sequence == sequence {
+                state.ready[oldest] = nil
+                state.readyEntries -= old.stream.records.count
             }
-            statistics.recordReadAhead(used: false)
+        }
+        // Taken and evicted listings leave stale elements: drop them once they dominate.
+        if state.readyOrder.count > 2 * state.ready.count + 1024 {
+            let live = state.readyOrder[state.readyHead...].filter { state.ready[$0.listing]?.sequence == $0.sequence }
+            state.readyOrder = live
+            state.readyHead = 0
         }
     }
 }

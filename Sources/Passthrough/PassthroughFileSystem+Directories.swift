@@ -63,11 +63,24 @@ extension PassthroughFileSystem {
     }
 
     /// A directory's listing read whole and verified (with its links' targets if `readLinks`), for
-    /// `ListingPrefetcher`: nil when it is gone or bigger than one batch (a big directory costs its
-    /// own listing more than the wait for it).
-    static func readWholeListing(of node: NodeID, readLinks: Bool, tree: BackingTree, verifier: EntryVerifier) -> DirectoryStream? {
-        guard let descriptor = try? tree.open(node, flags: O_RDONLY | O_DIRECTORY) else { return nil }
-        let stream = DirectoryStream(descriptor: descriptor, node: node)
+    /// `ListingPrefetcher`: nil when it is gone, is no longer the inode it was listed as, or is
+    /// bigger than one batch (a big directory costs its own listing more than the wait for it).
+    static func readWholeListing(of job: ListingPrefetcher.Job, readLinks: Bool, tree: BackingTree,
+                                 verifier: EntryVerifier) -> DirectoryStream? {
+        let stream: DirectoryStream
+        switch job {
+        case let .node(node):
+            guard let descriptor = try? tree.open(node, flags: O_RDONLY | O_DIRECTORY) else { return nil }
+            stream = DirectoryStream(descriptor: descriptor, node: node)
+        case let .child(parent, name, key):
+            guard let descriptor = try? tree.withDirectory(parent, { (directory) throws(Errno) -> Int32 in
+                try SystemCall.withTerminated(name) { (cName) throws(Errno) -> Int32 in
+                    try SystemCall.open(in: directory, cName, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+                }
+            }) else { return nil }
+            stream = DirectoryStream(descriptor: descriptor, node: .none)
+            guard (try? SystemCall.identity(of: descriptor)) == key else { return nil }
+        }
         let whole = try? stream.readWhole(readLinks: readLinks) { stream in verifier.verify(stream, count: stream.records.count) }
         return whole == true ? stream : nil
     }
@@ -77,8 +90,8 @@ extension PassthroughFileSystem {
         var listed = 0
         var unverifiable = 0
         var corrected: [FileType: Int] = [:]
-        /// Directories listed with a node: what a walker lists next.
-        var subdirectories: [NodeID] = []
+        /// Directories listed with a node, and the inode they were listed as: what a walker lists next.
+        var subdirectories: [(node: NodeID, key: InodeKey)] = []
         /// The node the last entry was listed with, if any.
         var lastNode: NodeID?
     }
@@ -123,7 +136,7 @@ extension PassthroughFileSystem {
     /// listed (`.none` for none), nil when the entry did not fit.
     private func addWithAttributes<Sink: DirectorySink>(record: DirectoryStream.Record, name: UnsafePointer<CChar>, verified: stat?,
                                                         type: FileType, directory: NodeID, to sink: inout Sink,
-                                                        subdirectories: inout [NodeID]) -> NodeID? {
+                                                        subdirectories: inout [(node: NodeID, key: InodeKey)]) -> NodeID? {
         guard let verified else {
             var placeholder = stat()
             placeholder.st_ino = UInt(record.inode)
@@ -137,12 +150,13 @@ extension PassthroughFileSystem {
             return sink.add(name: name, entry: entry, nextOffset: record.nextOffset) ? NodeID.none : nil
         }
         let nameBytes = [UInt8](UnsafeRawBufferPointer(start: name, count: strlen(name)))
-        let node = tree.nodes.remember(parent: directory, name: nameBytes, key: InodeKey(verified))
+        let key = InodeKey(verified)
+        let node = tree.nodes.remember(parent: directory, name: nameBytes, key: key)
         guard sink.add(name: name, entry: entry(for: node, verified), nextOffset: record.nextOffset) else {
             tree.nodes.forget(node, count: 1)
             return nil
         }
-        if type == .directory { subdirectories.append(node) }
+        if type == .directory { subdirectories.append((node, key)) }
         return node
     }
 }

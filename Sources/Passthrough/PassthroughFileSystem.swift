@@ -30,8 +30,8 @@ public final class PassthroughFileSystem: FileSystem {
         if configuration.dtype == .verify, configuration.listingReadAhead > 0, configuration.attributeTimeout > 0 {
             prefetcher = ListingPrefetcher(concurrency: configuration.listingReadAhead,
                                            maximumAge: Int64(configuration.attributeTimeout * 1e9),
-                                           statistics: statistics) { node, readLinks in
-                Self.readWholeListing(of: node, readLinks: readLinks, tree: tree, verifier: verifier)
+                                           statistics: statistics) { job, readLinks in
+                Self.readWholeListing(of: job, readLinks: readLinks, tree: tree, verifier: verifier)
             }
         } else {
             prefetcher = nil

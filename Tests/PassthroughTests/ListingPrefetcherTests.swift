@@ -37,10 +37,18 @@ struct ListingPrefetcherTests {
     }
 
     func prefetcher(_ loader: Loader, maximumAge: Int64 = 60_000_000_000, entryCapacity: Int = 16_384) -> ListingPrefetcher {
-        ListingPrefetcher(entryCapacity: entryCapacity, concurrency: 2, maximumAge: maximumAge, statistics: ListingStatistics()) { node, _ in loader.load(node) }
+        ListingPrefetcher(entryCapacity: entryCapacity, concurrency: 2, maximumAge: maximumAge, statistics: ListingStatistics()) { job, _ in
+            guard case let .node(node) = job else { return nil }
+            return loader.load(node)
+        }
     }
 
     func loader() -> Loader { Loader([root: tree.path, a: tree.url("a"), b: tree.url("b"), c: tree.url("a/c")]) }
+
+    /// Subdirectories as a listing announces them: node and inode.
+    func dirs(_ nodes: NodeID...) -> [(node: NodeID, key: InodeKey)] {
+        nodes.map { ($0, InodeKey(device: 1, inode: $0.rawValue, type: .directory)) }
+    }
 
     /// Names of a listing served from memory, read as readdir would.
     func names(_ stream: DirectoryStream?) throws -> [String] {
@@ -57,7 +65,7 @@ struct ListingPrefetcherTests {
     @Test func aListingAloneReadsNothingAhead() throws {
         let loader = loader()
         let prefetcher = prefetcher(loader)
-        prefetcher.listed(root, subdirectories: [a, b], wasReadAhead: false)
+        prefetcher.listed(root, subdirectories: dirs(a, b), wasReadAhead: false)
         #expect(prefetcher.take(a) == nil)
         #expect(loader.loads.load(ordering: .relaxed) == 0)
     }
@@ -65,9 +73,9 @@ struct ListingPrefetcherTests {
     @Test func aWalkReadsTheSubdirectoriesAheadWhole() throws {
         let loader = loader()
         let prefetcher = prefetcher(loader)
-        prefetcher.listed(root, subdirectories: [a, b], wasReadAhead: false)
+        prefetcher.listed(root, subdirectories: dirs(a, b), wasReadAhead: false)
         // `a` was announced by its parent's listing: listing it means a walk, so `c` is read ahead.
-        prefetcher.listed(a, subdirectories: [c], wasReadAhead: false)
+        prefetcher.listed(a, subdirectories: dirs(c), wasReadAhead: false)
         try waitForLoads(loader, 1)
         let listing = prefetcher.take(c)  // would wait if it were still being read
         #expect(listing?.isReadWhole == true)
@@ -100,7 +108,7 @@ struct ListingPrefetcherTests {
         // c lists 4 entries (".", "..", f1, f2), b lists 3: together over the capacity of 5.
         let prefetcher = prefetcher(loader, entryCapacity: 5)
         try walkInto(a, readingAhead: c, prefetcher, loader)
-        prefetcher.listed(root, subdirectories: [b], wasReadAhead: true)
+        prefetcher.listed(root, subdirectories: dirs(b), wasReadAhead: true)
         try waitForLoads(loader, 2)
         usleep(20_000)
         #expect(try names(prefetcher.take(b)) == ["g"])
@@ -117,8 +125,8 @@ struct ListingPrefetcherTests {
     /// Lists the root, which announces `directory`, then `directory`, which reads `subdirectory`
     /// ahead; returns once that load had time to finish.
     func walkInto(_ directory: NodeID, readingAhead subdirectory: NodeID, _ prefetcher: ListingPrefetcher, _ loader: Loader) throws {
-        prefetcher.listed(root, subdirectories: [directory], wasReadAhead: false)
-        prefetcher.listed(directory, subdirectories: [subdirectory], wasReadAhead: false)
+        prefetcher.listed(root, subdirectories: dirs(directory), wasReadAhead: false)
+        prefetcher.listed(directory, subdirectories: dirs(subdirectory), wasReadAhead: false)
         try waitForLoads(loader, 1)
     }
 

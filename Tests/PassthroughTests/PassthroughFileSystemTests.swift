@@ -162,6 +162,30 @@ import Testing
         #expect(fs.statistics.snapshot.readAheadUsed == (changeFirst ? 0 : 1))
     }
 
+    /// A depth-first walker lists a subdirectory right after its parent: the subdirectories of a
+    /// listing read ahead are read too, by inode, and adopted under their nodes when the walker
+    /// lists their parent, so each level comes from memory.
+    @Test func aWalkReadsAheadOfItsOwnNextLevel() throws {
+        let directory = TemporaryDirectory()
+        for path in ["a", "a/b", "a/b/c", "a/b/c/d", "a/b/c/d/e"] { directory.makeDirectory(path) }
+        let fs = try makeFileSystem(directory)
+        func waitForReadAhead(_ count: Int) {
+            for _ in 0..<500 where fs.statistics.snapshot.readAhead < count { usleep(2_000) }
+        }
+        let a = try #require(list(fs, .root, plus: true).added.first { $0.name == "a" }?.node)
+        let b = try #require(list(fs, a, plus: true).added.first { $0.name == "b" }?.node)
+        // b is read ahead, then c by inode before any listing gave c a node.
+        waitForReadAhead(2)
+        #expect(fs.statistics.snapshot.readAhead == 2)
+        let c = try #require(list(fs, b, plus: true).added.first { $0.name == "c" }?.node)
+        waitForReadAhead(3)
+        let d = try #require(list(fs, c, plus: true).added.first { $0.name == "d" }?.node)
+        #expect(fs.statistics.snapshot.readAheadUsed == 2, "c was not served from memory")
+        waitForReadAhead(4)
+        #expect(try list(fs, d, plus: true).names == ["e"])
+        #expect(fs.statistics.snapshot.readAheadUsed == 3)
+    }
+
     /// A listing read ahead and parked after a partial reply is continued only while nothing changed
     /// through the mount: another listing of the directory may be the one continuing at that offset.
     @Test func aListingReadAheadIsNotContinuedAfterAChange() throws {
