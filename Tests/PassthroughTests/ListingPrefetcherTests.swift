@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Dispatch
 import FuseKit
 @testable import Passthrough
 import Synchronization
@@ -9,20 +10,39 @@ import Testing
 /// Listings read ahead of a walk: when, how fresh, how many. The loads here read real temp
 /// directories; no filesystem or mount around them.
 struct ListingPrefetcherTests {
-    /// Loads directory `node` from `directories[node]` and counts the loads.
+    /// Loads directory `node` from `directories[node]`, or a subdirectory by its parent's path and
+    /// its name, with real lstats; counts the loads. Loads by inode wait for `gate` when one is set.
     final class Loader: Sendable {
         let directories: [NodeID: String]
         let loads = Atomic<Int>(0)
+        let childLoadsStarted = Atomic<Int>(0)
+        let gate: DispatchSemaphore?
 
-        init(_ directories: [NodeID: String]) { self.directories = directories }
+        init(_ directories: [NodeID: String], gate: DispatchSemaphore? = nil) {
+            self.directories = directories
+            self.gate = gate
+        }
 
-        func load(_ node: NodeID) -> DirectoryStream? {
+        func load(_ job: ListingPrefetcher.Job) -> DirectoryStream? {
             loads.add(1, ordering: .relaxed)
-            guard let path = directories[node] else { return nil }
+            let path: String, node: NodeID
+            switch job {
+            case let .node(id):
+                guard let known = directories[id] else { return nil }
+                (path, node) = (known, id)
+            case let .child(parent, name, _):
+                childLoadsStarted.add(1, ordering: .relaxed)
+                gate?.wait()
+                guard let known = directories[parent] else { return nil }
+                (path, node) = (known + "/" + String(decoding: name.dropLast(), as: UTF8.self), .none)
+            }
             let stream = DirectoryStream(descriptor: open(path, O_RDONLY | O_DIRECTORY), node: node)
             let whole = try? stream.readWhole { stream in
-                DirectoryStream.Verification(start: 0, statuses: .init(repeating: stat(), count: stream.records.count),
-                                             found: .init(repeating: true, count: stream.records.count))
+                var statuses = [Glibc.stat](repeating: Glibc.stat(), count: stream.records.count)
+                for index in statuses.indices {
+                    fstatat(stream.descriptor, stream.name(of: stream.records[index]), &statuses[index], AT_SYMLINK_NOFOLLOW)
+                }
+                return DirectoryStream.Verification(start: 0, statuses: statuses, found: .init(repeating: true, count: statuses.count))
             }
             return whole == true ? stream : nil
         }
@@ -37,10 +57,7 @@ struct ListingPrefetcherTests {
     }
 
     func prefetcher(_ loader: Loader, maximumAge: Int64 = 60_000_000_000, entryCapacity: Int = 16_384) -> ListingPrefetcher {
-        ListingPrefetcher(entryCapacity: entryCapacity, concurrency: 2, maximumAge: maximumAge, statistics: ListingStatistics()) { job, _ in
-            guard case let .node(node) = job else { return nil }
-            return loader.load(node)
-        }
+        ListingPrefetcher(entryCapacity: entryCapacity, concurrency: 2, maximumAge: maximumAge, statistics: ListingStatistics()) { job, _ in loader.load(job) }
     }
 
     func loader() -> Loader { Loader([root: tree.path, a: tree.url("a"), b: tree.url("b"), c: tree.url("a/c")]) }
@@ -120,6 +137,31 @@ struct ListingPrefetcherTests {
         for index in 0..<800 { big.makeFile(String(repeating: "n", count: 60) + "\(index)") }
         let stream = DirectoryStream(descriptor: open(big.path, O_RDONLY | O_DIRECTORY), node: NodeID(9))
         #expect(try stream.readWhole { _ in Issue.record("verified a listing it does not keep"); return .init(start: 0, statuses: [], found: []) } == false)
+    }
+
+    /// A listing read ahead queues its subdirectories by inode; one still being read when the
+    /// walker lists its parent is adopted under the node it got, and a request for it waits.
+    @Test func aSubdirectoryBeingReadByInodeIsAdoptedAndWaitedFor() throws {
+        tree.makeDirectory("a/c/x")
+        tree.makeFile("a/c/x/deep")
+        let gate = DispatchSemaphore(value: 0)
+        let loader = Loader([root: tree.path, a: tree.url("a"), c: tree.url("a/c")], gate: gate)
+        let prefetcher = prefetcher(loader)
+        // Listing a reads c ahead; c's listing then queues x by inode, whose load waits at the gate.
+        try walkInto(a, readingAhead: c, prefetcher, loader)
+        for _ in 0..<500 where loader.childLoadsStarted.load(ordering: .relaxed) == 0 { usleep(2_000) }
+        #expect(loader.childLoadsStarted.load(ordering: .relaxed) == 1)
+        var status = stat()
+        lstat(tree.url("a/c/x"), &status)
+        let x = NodeID(9)
+        // The walker lists c (from memory): x gets its node while its listing is still being read.
+        #expect(try names(prefetcher.take(c)) == ["f1", "f2", "x"])
+        prefetcher.listed(c, subdirectories: [(x, InodeKey(status))], wasReadAhead: true)
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(50)) { gate.signal() }
+        let listing = prefetcher.take(x)
+        #expect(listing?.node == x)
+        #expect(try names(listing) == ["deep"])
+        #expect(loader.loads.load(ordering: .relaxed) == 2, "x was read a second time")
     }
 
     /// Lists the root, which announces `directory`, then `directory`, which reads `subdirectory`
