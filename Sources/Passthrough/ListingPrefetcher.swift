@@ -193,54 +193,52 @@ final class ListingPrefetcher: Sendable {
                 state.announcedOrder.removeFirst(excess)
             }
             guard walking else { return (0, false) }
-            var queued = 0
-            var fresh: [Job] = []
+            // In listing order, as a depth-first walker goes: for each subdirectory, its listing,
+            // or (read by inode already) its own subdirectories'.
+            var jobs: [Job] = []
             for (node, key) in subdirectories {
                 let listing = ListingKey.node(node)
+                state.pending.removeAll { $0.listing == .directory(key) }
                 if let ready = state.ready.removeValue(forKey: .directory(key)) {
-                    // Read by inode already: kept under its node now, and its own subdirectories next.
                     ready.stream.node = node
                     state.readyEntries -= ready.stream.records.count
                     Self.store(ready.stream, as: listing, in: &state)
-                    queued += Self.queueChildren(of: ready.stream, in: &state, limit: queueLimit)
+                    jobs += Self.childJobs(of: ready.stream, in: &state)
                 } else if let flight = state.reading[.directory(key)] {
                     state.adopted[key] = node
                     state.reading[listing] = flight
                 } else if state.ready[listing] == nil, state.reading[listing] == nil,
                           !state.pending.contains(where: { $0.listing == listing }) {
-                    fresh.append(.node(node))
+                    jobs.append(.node(node))
                 }
-                state.pending.removeAll { $0.listing == .directory(key) }
             }
-            // Depth-first walkers list the newest announcements first, in listing order.
-            queued += Self.enqueue(Array(fresh.prefix(queueLimit)), in: &state, limit: queueLimit)
             let startReaders = !state.readersStarted
             state.readersStarted = true
-            return (queued, startReaders)
+            return (Self.enqueue(jobs, in: &state, limit: queueLimit), startReaders)
         }
         if startReaders { startReaderThreads() }
         for _ in 0..<queued { self.queued.signal() }
     }
 
-    /// Puts `jobs` first in the queue, dropping the oldest beyond `limit`; returns how many were added.
+    /// Puts `jobs` first in the queue, newest announcements being the soonest listed, and drops
+    /// the oldest beyond `limit`; returns how many were queued.
     private static func enqueue(_ jobs: [Job], in state: inout State, limit: Int) -> Int {
-        state.pending.insert(contentsOf: jobs, at: 0)
+        guard !jobs.isEmpty else { return 0 }
+        let added = Array(jobs.prefix(limit))
+        let keys = Set(added.map(\.listing))
+        state.pending.removeAll { keys.contains($0.listing) }
+        state.pending.insert(contentsOf: added, at: 0)
         if state.pending.count > limit { state.pending.removeLast(state.pending.count - limit) }
-        return jobs.count
+        return added.count
     }
 
-    /// Queues the subdirectories of `stream`, a listing read ahead under its node, by inode.
-    private static func queueChildren(of stream: DirectoryStream, in state: inout State, limit: Int) -> Int {
-        let parent = stream.node
-        let jobs = stream.subdirectories().compactMap { (name, key) -> Job? in
+    /// Jobs reading the subdirectories of `stream`, a listing read ahead under its node, by inode.
+    private static func childJobs(of stream: DirectoryStream, in state: inout State) -> [Job] {
+        stream.subdirectories().compactMap { (name, key) -> Job? in
             let listing = ListingKey.directory(key)
             guard state.ready[listing] == nil, state.reading[listing] == nil else { return nil }
-            return .child(parent: parent, name: name, key: key)
+            return .child(parent: stream.node, name: name, key: key)
         }
-        guard !jobs.isEmpty else { return 0 }
-        let queuedKeys = Set(jobs.map(\.listing))
-        state.pending.removeAll { queuedKeys.contains($0.listing) }
-        return enqueue(Array(jobs.prefix(limit)), in: &state, limit: limit)
     }
 
     /// Keeps `stream` as `listing`, dropping the oldest listings beyond the entry capacity.
@@ -291,7 +289,7 @@ final class ListingPrefetcher: Sendable {
                 Self.store(stream, as: listing, in: &state)
                 self.evictBeyondCapacity(&state)
                 guard case .node = listing else { return 0 }
-                return Self.queueChildren(of: stream, in: &state, limit: queueLimit)
+                return Self.enqueue(Self.childJobs(of: stream, in: &state), in: &state, limit: queueLimit)
             }
             if stream != nil { statistics.recordReadAhead(used: false) }
             for _ in 0..<queued { self.queued.signal() }
