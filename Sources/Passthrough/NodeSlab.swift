@@ -5,18 +5,28 @@ import FuseKit
 /// and keeps up to half its buckets empty), and a forgotten node's slot is reused. A node ID is its
 /// slot number plus the slot's generation, bumped on every reuse, so IDs are never reused — the
 /// kernel must never see a forgotten inode's number come back for another object.
+///
+/// Vacant slots are chained through the slots themselves: when the kernel forgets its inodes at
+/// once (a memory shrink forgets hundreds of thousands), a separate list of free slots would grow
+/// by megabytes just then.
 struct NodeSlab: ~Copyable {
     private struct Slot {
         var node: NodeTable.Node
         var generation: UInt32
-        var live: Bool
+        /// 0 for a live node; for a vacant slot, the next vacant slot + 1, or `endOfVacancies`.
+        var vacancy: UInt32
+
+        var live: Bool { vacancy == 0 }
     }
+
+    private static let endOfVacancies = UInt32.max
 
     private static let chunkSize = 4096
     private static let vacant = NodeTable.Node(key: InodeKey(device: 0, inode: 0, type: .unknown), links: [], lookups: 0)
 
     private var chunks: [[Slot]] = []
-    private var vacated: [UInt32] = []
+    /// The most recently vacated slot, the head of the chain through `Slot.vacancy`.
+    private var firstVacant: Int?
     private var slotCount = 0
     /// Live nodes.
     private(set) var count = 0
@@ -33,9 +43,9 @@ struct NodeSlab: ~Copyable {
                 chunks[chunk][index].node = newValue
             } else {
                 chunks[chunk][index].node = Self.vacant
-                chunks[chunk][index].live = false
+                chunks[chunk][index].vacancy = firstVacant.map { UInt32($0) + 1 } ?? Self.endOfVacancies
                 chunks[chunk][index].generation &+= 1
-                vacated.append(UInt32(chunk * Self.chunkSize + index))
+                firstVacant = chunk * Self.chunkSize + index
                 count -= 1
             }
         }
@@ -44,10 +54,12 @@ struct NodeSlab: ~Copyable {
     /// Stores a new node and returns its ID (the first node stored gets 1, FUSE's root ID).
     mutating func insert(_ node: NodeTable.Node) -> UInt64 {
         let slot: Int
-        if let reused = vacated.popLast() {
-            slot = Int(reused)
+        if let reused = firstVacant {
+            slot = reused
+            let next = chunks[slot / Self.chunkSize][slot % Self.chunkSize].vacancy
+            firstVacant = next == Self.endOfVacancies ? nil : Int(next - 1)
             chunks[slot / Self.chunkSize][slot % Self.chunkSize].node = node
-            chunks[slot / Self.chunkSize][slot % Self.chunkSize].live = true
+            chunks[slot / Self.chunkSize][slot % Self.chunkSize].vacancy = 0
         } else {
             slot = slotCount
             if slot % Self.chunkSize == 0 {
@@ -55,7 +67,7 @@ struct NodeSlab: ~Copyable {
                 chunk.reserveCapacity(Self.chunkSize)
                 chunks.append(chunk)
             }
-            chunks[chunks.count - 1].append(Slot(node: node, generation: 0, live: true))
+            chunks[chunks.count - 1].append(Slot(node: node, generation: 0, vacancy: 0))
             slotCount += 1
         }
         count += 1

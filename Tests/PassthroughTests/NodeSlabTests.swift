@@ -35,6 +35,20 @@ import Testing
         #expect(slab.count == ids.count - (ids.count + 2) / 3)
     }
 
+    @Test func everyVacantSlotIsReusedBeforeTheSlabGrows() {
+        var slab = NodeSlab()
+        let ids = (0..<10_000).map { slab.insert(node(UInt64($0))) }
+        for id in ids.dropFirst() { slab[id] = nil }
+        for id in ids.dropFirst() { slab[id] = nil }  // forgotten twice: changes nothing
+        let again = (0..<9_999).map { slab.insert(node(UInt64(100_000 + $0))) }
+        #expect(Set(again.map { $0 & 0xFFFF_FFFF }) == Set(ids.dropFirst().map { $0 & 0xFFFF_FFFF }),
+                "the new nodes took exactly the vacated slots")
+        #expect(Set(again).isDisjoint(with: Set(ids)))
+        #expect(slab.insert(node(7)) & 0xFFFF_FFFF == 10_001, "then the slab grows")
+        #expect(slab.count == 10_001)
+        #expect(slab[again[5]]?.key.inode == 100_005)
+    }
+
     @Test func keysAndNodesStaySmall() {
         // A million remembered inodes cost their node and one or two keys each.
         #expect(MemoryLayout<InodeKey>.stride == 16)
