@@ -6,7 +6,7 @@ import Synchronization
 /// its own round trips (CIFS opens, reads and closes the link's file); read with the listing, in the
 /// background, the walker's READLINK is answered from memory.
 ///
-/// Targets are read only while links are being followed (a READLINK reached the backing lately):
+/// Targets are read only while links are being followed (a READLINK was asked lately):
 /// `find -type l` or `du` never read one, so they cost a share nothing more. Whether a kept target
 /// may still be served is the listing's own freshness (`ListingPrefetcher.isFresh`).
 /// Bounded: at most `capacity` targets, the oldest dropped first.
@@ -30,10 +30,10 @@ final class LinkTargetCache: Sendable {
     }
 
     private let state = Mutex(State())
-    /// When a READLINK last had to read the backing; `Int64.min`: never.
+    /// When a READLINK was last asked; `Int64.min`: never.
     private let lastFollowed = Atomic<Int64>(Int64.min)
     let capacity: Int
-    /// How long after a READLINK reached the backing targets are still read with listings.
+    /// How long after a READLINK targets are still read with listings.
     let followWindow: Int64
 
     /// `followWindow` in nanoseconds.
@@ -42,7 +42,7 @@ final class LinkTargetCache: Sendable {
         self.followWindow = followWindow
     }
 
-    /// A READLINK had to read the backing: a walker is following links.
+    /// A READLINK was asked: a walker is following links.
     func followed(now: Int64 = SystemCall.monotonicNanoseconds()) {
         lastFollowed.store(now, ordering: .relaxed)
     }

@@ -144,15 +144,13 @@ final class ListingPrefetcher: Sendable {
             && SystemCall.monotonicNanoseconds() - stamp.readAt < maximumAge
     }
 
-    /// The target of the link `node` read with a listing, if it is kept and still fresh. A miss
-    /// means a READLINK reads the backing: links are being followed, so listings read them too.
+    /// The target of the link `node` read with a listing, if it is kept and still fresh. Any
+    /// READLINK means links are being followed: listings read ahead read their targets too.
     func linkTarget(of node: NodeID) -> [UInt8]? {
-        if let (target, stamp) = linkTargets.take(node), isFresh(stamp) {
-            statistics.recordLinkTarget(used: true)
-            return target
-        }
         linkTargets.followed()
-        return nil
+        guard let (target, stamp) = linkTargets.take(node), isFresh(stamp) else { return nil }
+        statistics.recordLinkTarget(used: true)
+        return target
     }
 
     /// `stream`, a listing read ahead, listed the link `node`: its target is kept for a READLINK.
