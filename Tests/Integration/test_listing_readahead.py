@@ -32,15 +32,23 @@ def walk(top) -> list[tuple[str, list[str], list[str]]]:
     return [(os.path.relpath(root, top), sorted(dirs), sorted(files)) for root, dirs, files in os.walk(top)]
 
 
-def test_a_walk_is_served_from_listings_read_ahead_and_stays_exact(workdir):
-    src, mnt = workdir / "src", workdir / "mnt"
+def make_linked_tree(src) -> None:
+    """16 leaf directories two levels down, each with a file and links to a directory (up and
+    across: a d_type-trusting walk's trap), to the file, and to nothing."""
     for top in range(4):
         for sub in range(4):
             leaf = src / f"d{top}" / f"s{sub}"
             leaf.mkdir(parents=True)
             (leaf / "file").write_text("x")
-            os.symlink("..", leaf / "up")  # a link to a directory: a d_type-trusting walk's trap
+            os.symlink("..", leaf / "up")
+            os.symlink(f"../../d{(top + 1) % 4}", leaf / "to-dir")
             os.symlink("file", leaf / "to-file")
+            os.symlink("missing", leaf / "dangling")
+
+
+def test_a_walk_is_served_from_listings_read_ahead_and_stays_exact(workdir):
+    src, mnt = workdir / "src", workdir / "mnt"
+    make_linked_tree(src)
     with fsmount.mounted_dtypefs(src, mnt) as daemon:
         assert walk(mnt) == walk(src)
         # find -type l and os.walk again: the same answers as the backing tree.
@@ -117,14 +125,7 @@ def followed_walk(top) -> list[tuple[str, str, bool, str | None]]:
 
 def test_links_followed_by_a_walk_are_answered_from_their_listings(workdir):
     src, mnt = workdir / "src", workdir / "mnt"
-    for top in range(4):
-        for sub in range(4):
-            leaf = src / f"d{top}" / f"s{sub}"
-            leaf.mkdir(parents=True)
-            (leaf / "file").write_text("x")
-            os.symlink(f"../../d{(top + 1) % 4}", leaf / "to-dir")
-            os.symlink("file", leaf / "to-file")
-            os.symlink("missing", leaf / "dangling")
+    make_linked_tree(src)
     with fsmount.mounted_dtypefs(src, mnt) as daemon:
         assert followed_walk(mnt) == followed_walk(src)
         kept, used = read_ahead_counts(daemon, "link targets")
