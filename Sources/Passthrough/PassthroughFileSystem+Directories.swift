@@ -112,7 +112,8 @@ extension PassthroughFileSystem {
             let type = record.isDotOrDotDot ? .directory : verified.map { FileType(mode: $0.st_mode) } ?? .unknown
             if sink.wantsAttributes {
                 guard let node = addWithAttributes(record: record, name: name, verified: verified, type: type,
-                                                   directory: stream.node, to: &sink, subdirectories: &tally.subdirectories) else {
+                                                   followedNext: stream.currentLinkTarget != nil, directory: stream.node,
+                                                   to: &sink, subdirectories: &tally.subdirectories) else {
                     return false
                 }
                 tally.lastNode = node == .none ? nil : node
@@ -133,9 +134,10 @@ extension PassthroughFileSystem {
 
     /// A READDIRPLUS entry: verified attributes and a node (one lookup), or, when lstat failed, the
     /// name alone with node 0 and mode 0, which the kernel lists as DT_UNKNOWN. Returns the node
-    /// listed (`.none` for none), nil when the entry did not fit.
+    /// listed (`.none` for none), nil when the entry did not fit. `followedNext`: a link whose
+    /// target was read with the listing, because the walker is following links.
     private func addWithAttributes<Sink: DirectorySink>(record: DirectoryStream.Record, name: UnsafePointer<CChar>, verified: stat?,
-                                                        type: FileType, directory: NodeID, to sink: inout Sink,
+                                                        type: FileType, followedNext: Bool, directory: NodeID, to sink: inout Sink,
                                                         subdirectories: inout [(node: NodeID, key: InodeKey)]) -> NodeID? {
         guard let verified else {
             var placeholder = stat()
@@ -144,8 +146,9 @@ extension PassthroughFileSystem {
             let entry = Entry(node: .none, attributes: Attributes(placeholder), entryTimeout: 0, attributeTimeout: 0)
             return sink.add(name: name, entry: entry, nextOffset: record.nextOffset) ? NodeID.none : nil
         }
-        if type != .directory, tree.nodes.count >= configuration.listedNodeBudget {
+        if type != .directory, !followedNext, tree.nodes.count >= configuration.listedNodeBudget {
             // Listed with its verified type but without an inode: memory stays bounded on huge trees.
+            // Directories and links about to be followed get one anyway: the walker looks them up next.
             let entry = Entry(node: .none, attributes: Attributes(verified), entryTimeout: 0, attributeTimeout: 0)
             return sink.add(name: name, entry: entry, nextOffset: record.nextOffset) ? NodeID.none : nil
         }

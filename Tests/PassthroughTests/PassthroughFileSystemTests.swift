@@ -230,6 +230,29 @@ import Testing
         #expect(fs.statistics.snapshot.linkTargetsUsed == (changeFirst ? 0 : 1))
     }
 
+    /// Past the listed-node budget files are listed without a node, but a link the walker is about
+    /// to follow still gets one: it would be looked up next anyway, and its target is kept under it.
+    @Test func aLinkAboutToBeFollowedGetsANodePastTheBudget() throws {
+        let directory = TemporaryDirectory()
+        for path in ["a", "a/b"] { directory.makeDirectory(path) }
+        directory.makeSymlink("first", to: "a")
+        directory.makeSymlink("a/b/link", to: "../../first")
+        directory.makeFile("a/b/file")
+        var configuration = PassthroughConfiguration()
+        configuration.listedNodeBudget = 1  // the root alone fills it
+        let fs = try PassthroughFileSystem(source: directory.path, configuration: configuration)
+        let a = try #require(list(fs, .root, plus: true).added.first { $0.name == "a" }?.node)
+        _ = try fs.readLink(node: fs.lookup(parent: .root, name: FileName("first")).node)
+        let b = try #require(list(fs, a, plus: true).added.first { $0.name == "b" }?.node)
+        for _ in 0..<500 where fs.statistics.snapshot.readAhead == 0 { usleep(2_000) }
+        let listing = try list(fs, b, plus: true)
+        #expect(listing.added.first { $0.name == "file" }?.node == NodeID.none)
+        let link = try #require(listing.added.first { $0.name == "link" }?.node)
+        #expect(link != NodeID.none)
+        #expect(try fs.readLink(node: link) == Array("../../first".utf8))
+        #expect(fs.statistics.snapshot.linkTargetsUsed == 1)
+    }
+
     @Test func noTargetIsReadWhileNoLinkIsFollowed() throws {
         let directory = TemporaryDirectory()
         for path in ["a", "a/b"] { directory.makeDirectory(path) }
