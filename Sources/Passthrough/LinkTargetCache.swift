@@ -16,20 +16,9 @@ final class LinkTargetCache: Sendable {
     private struct Kept {
         let target: [UInt8]
         let stamp: Stamp
-        /// Its place in `order`.
-        let sequence: UInt64
     }
 
-    private struct State: ~Copyable {
-        var kept: [NodeID: Kept] = [:]
-        /// Kept targets, oldest from `head` on; an element whose sequence no longer matches `kept`
-        /// was taken or kept again meanwhile (removing it here would cost a scan).
-        var order: [(node: NodeID, sequence: UInt64)] = []
-        var head = 0
-        var nextSequence: UInt64 = 0
-    }
-
-    private let state = Mutex(State())
+    private let kept = Mutex(OldestFirstDictionary<NodeID, Kept>())
     /// When a READLINK was last asked; `Int64.min`: never.
     private let lastFollowed = Atomic<Int64>(Int64.min)
     let capacity: Int
@@ -55,36 +44,18 @@ final class LinkTargetCache: Sendable {
 
     /// Keeps `target` for `node`, read with the listing stamped `stamp`.
     func keep(_ target: [UInt8], for node: NodeID, stamp: Stamp) {
-        state.withLock { state in
-            let sequence = state.nextSequence
-            state.nextSequence += 1
-            state.kept[node] = Kept(target: target, stamp: stamp, sequence: sequence)
-            state.order.append((node, sequence))
-            while state.kept.count > capacity, state.head < state.order.count {
-                let (oldest, sequence) = state.order[state.head]
-                state.head += 1
-                if state.kept[oldest]?.sequence == sequence { state.kept[oldest] = nil }
-            }
-            // Taken targets leave stale elements: drop them once they dominate.
-            if state.order.count - state.head > 2 * state.kept.count + 1024 {
-                let live = state.order[state.head...].filter { state.kept[$0.node]?.sequence == $0.sequence }
-                state.order = live
-                state.head = 0
-            } else if state.head > capacity {
-                state.order.removeFirst(state.head)
-                state.head = 0
-            }
+        kept.withLock { kept in
+            kept.updateValue(Kept(target: target, stamp: stamp), forKey: node)
+            while kept.count > capacity, kept.removeOldest() != nil {}
         }
     }
 
     /// The target kept for `node` and the stamp of the listing it was read with, removed: a second
     /// READLINK of the same link reads the backing (or the kernel's own cache).
     func take(_ node: NodeID) -> (target: [UInt8], stamp: Stamp)? {
-        state.withLock { state in
-            state.kept.removeValue(forKey: node).map { ($0.target, $0.stamp) }
-        }
+        kept.withLock { $0.removeValue(forKey: node).map { ($0.target, $0.stamp) } }
     }
 
     /// How many targets are kept.
-    var count: Int { state.withLock { $0.kept.count } }
+    var count: Int { kept.withLock { $0.count } }
 }

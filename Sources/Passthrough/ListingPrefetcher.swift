@@ -52,24 +52,15 @@ final class ListingPrefetcher: Sendable {
     /// it cannot or should not be kept.
     typealias Load = @Sendable (Job, _ readLinks: Bool) -> DirectoryStream?
 
-    private struct Ready {
-        let stream: DirectoryStream
-        /// Its place in `readyOrder`.
-        let sequence: UInt64
-    }
-
     /// A listing being read: a request for it waits for it rather than reading it a second time.
     private final class Flight: Sendable {
         let finished = DispatchSemaphore(value: 0)
     }
 
     private struct State: ~Copyable {
-        var ready: [ListingKey: Ready] = [:]
-        /// Listings in the order they were read, oldest from `readyHead` on; an element whose
-        /// sequence no longer matches `ready` was taken meanwhile (removing it there would cost a scan).
-        var readyOrder: [(listing: ListingKey, sequence: UInt64)] = []
-        var readyHead = 0
-        var nextSequence: UInt64 = 0
+        /// Listings read, the oldest dropped first.
+        var ready = OldestFirstDictionary<ListingKey, DirectoryStream>()
+        /// Entries in `ready`'s listings.
         var readyEntries = 0
         var reading: [ListingKey: Flight] = [:]
         /// Subdirectories being read by inode that a listing gave a node meanwhile: kept under it.
@@ -169,8 +160,8 @@ final class ListingPrefetcher: Sendable {
                 if let index = state.pending.firstIndex(where: { $0.listing == .node(node) }) { state.pending.remove(at: index) }
                 return .none
             }
-            state.readyEntries -= ready.stream.records.count
-            return .ready(ready.stream)
+            state.readyEntries -= ready.records.count
+            return .ready(ready)
         }
     }
 
@@ -198,10 +189,10 @@ final class ListingPrefetcher: Sendable {
                 let listing = ListingKey.node(node)
                 state.pending.removeAll { $0.listing == .directory(key) }
                 if let ready = state.ready.removeValue(forKey: .directory(key)) {
-                    ready.stream.node = node
-                    state.readyEntries -= ready.stream.records.count
-                    Self.store(ready.stream, as: listing, in: &state)
-                    jobs += Self.childJobs(of: ready.stream, in: &state)
+                    ready.node = node
+                    state.readyEntries -= ready.records.count
+                    Self.store(ready, as: listing, in: &state)
+                    jobs += Self.childJobs(of: ready, in: &state)
                 } else if let flight = state.reading[.directory(key)] {
                     state.adopted[key] = node
                     state.reading[listing] = flight
@@ -241,12 +232,9 @@ final class ListingPrefetcher: Sendable {
 
     /// Keeps `stream` as `listing`, dropping the oldest listings beyond the entry capacity.
     private static func store(_ stream: DirectoryStream, as listing: ListingKey, in state: inout State) {
-        let sequence = state.nextSequence
-        state.nextSequence += 1
-        if let old = state.ready.updateValue(Ready(stream: stream, sequence: sequence), forKey: listing) {
-            state.readyEntries -= old.stream.records.count
+        if let old = state.ready.updateValue(stream, forKey: listing) {
+            state.readyEntries -= old.records.count
         }
-        state.readyOrder.append((listing, sequence))
         state.readyEntries += stream.records.count
     }
 
@@ -295,20 +283,9 @@ final class ListingPrefetcher: Sendable {
     }
 
     private func evictBeyondCapacity(_ state: inout State) {
-        // The oldest go first: a depth-first walker needs them last.
-        while state.readyEntries > entryCapacity, state.readyHead < state.readyOrder.count - 1 {
-            let (oldest, sequence) = state.readyOrder[state.readyHead]
-            state.readyHead += 1
-            if let old = state.ready[oldest], old.sequence == sequence {
-                state.ready[oldest] = nil
-                state.readyEntries -= old.stream.records.count
-            }
-        }
-        // Taken and evicted listings leave stale elements: drop them once they dominate.
-        if state.readyOrder.count > 2 * state.ready.count + 1024 {
-            let live = state.readyOrder[state.readyHead...].filter { state.ready[$0.listing]?.sequence == $0.sequence }
-            state.readyOrder = live
-            state.readyHead = 0
+        // The oldest go first: a depth-first walker needs them last. The newest always stays.
+        while state.readyEntries > entryCapacity, state.ready.count > 1, let (_, old) = state.ready.removeOldest() {
+            state.readyEntries -= old.records.count
         }
     }
 }
