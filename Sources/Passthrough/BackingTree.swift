@@ -102,6 +102,17 @@ final class BackingTree: Sendable {
         throw failure
     }
 
+    /// Resolves `path` (beneath the root, NUL-terminated) as every operation does, refusing any
+    /// symlink and any escape, and lets go of it: the backing has looked its names up, so on a share
+    /// they are in the client's caches for a while. Whether it resolved.
+    func lookUp(_ path: [UInt8]) -> Bool {
+        guard let descriptor = try? SystemCall.withTerminated(path, { (cPath) throws(Errno) -> Int32 in
+            try SystemCall.openBeneath(root, cPath, flags: clinux_O_PATH | O_NOFOLLOW)
+        }) else { return false }
+        SystemCall.close(descriptor)
+        return true
+    }
+
     /// Runs `body` with an O_PATH descriptor of the node, closed afterwards.
     func withNode<R>(_ node: NodeID, _ body: (Int32) throws(Errno) -> R) throws(Errno) -> R {
         let descriptor = try open(node, flags: clinux_O_PATH)

@@ -62,7 +62,8 @@ final class DirectoryStream: @unchecked Sendable {
 
     /// Set for a listing read whole: whether it may still be served, continued included.
     var readAhead: ReadAheadStamp?
-    /// For a listing read whole with `readLinks`: the targets of its links, by record index.
+    /// For a listing read whole with `readLinks`: the targets of its links, by record index (set
+    /// before the listing is shared, never after).
     private(set) var linkTargets: [Int: [UInt8]] = [:]
 
     /// Read whole ahead of its request (`readWhole`): entries and lstats are in memory, no descriptor.

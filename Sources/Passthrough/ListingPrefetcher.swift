@@ -25,7 +25,8 @@ import Synchronization
 /// adopts them under their nodes (`listed`), and they queue theirs: the reading stays a level or
 /// two ahead of the walker.
 ///
-/// While a walker follows links, the listings also read their links' targets (`linkTargets`).
+/// While a walker follows links, the listings also read their links' targets (`linkTargets`), and
+/// then `afterLinksRead` runs (the file system looks up where they lead).
 final class ListingPrefetcher: Sendable {
     /// What a reader reads: a directory the kernel knows, or a subdirectory of a listing read ahead,
     /// by its parent, its name there and the inode that name had.
@@ -51,6 +52,9 @@ final class ListingPrefetcher: Sendable {
     /// Reads one directory's listing whole and verified, with its links' targets if asked; nil when
     /// it cannot or should not be kept.
     typealias Load = @Sendable (Job, _ readLinks: Bool) -> DirectoryStream?
+    /// Runs after a listing read with its links' targets is kept (so a request waiting for it is
+    /// not kept waiting too): the work those targets call for before the walker follows them.
+    typealias AfterLinksRead = @Sendable (Job, DirectoryStream) -> Void
 
     /// A listing being read: a request for it waits for it rather than reading it a second time.
     private final class Flight: Sendable {
@@ -78,6 +82,7 @@ final class ListingPrefetcher: Sendable {
     private let queued = DispatchSemaphore(value: 0)
     private let epoch = Atomic<UInt64>(0)
     private let load: Load
+    private let afterLinksRead: AfterLinksRead?
     private let statistics: ListingStatistics
     let entryCapacity: Int
     let queueLimit: Int
@@ -91,7 +96,7 @@ final class ListingPrefetcher: Sendable {
 
     /// `maximumAge` in nanoseconds.
     init(entryCapacity: Int = 4_096, queueLimit: Int = 64, concurrency: Int = 4, maximumAge: Int64,
-         statistics: ListingStatistics, load: @escaping Load) {
+         statistics: ListingStatistics, load: @escaping Load, afterLinksRead: AfterLinksRead? = nil) {
         self.statistics = statistics
         self.entryCapacity = max(1, entryCapacity)
         self.queueLimit = max(1, queueLimit)
@@ -99,6 +104,7 @@ final class ListingPrefetcher: Sendable {
         self.maximumAge = maximumAge
         linkTargets = LinkTargetCache(capacity: self.entryCapacity, followWindow: 2 * maximumAge)
         self.load = load
+        self.afterLinksRead = afterLinksRead
     }
 
     /// Something changed through the mount: every listing read so far may be out of date.
@@ -257,7 +263,6 @@ final class ListingPrefetcher: Sendable {
                 return (job, flight)
             }
             guard let (job, flight) = next else { continue }
-            defer { flight.finished.signal() }
             let started = epoch.load(ordering: .sequentiallyConsistent)
             let readAt = SystemCall.monotonicNanoseconds()
             let stream = load(job, linkTargets.isWanted())
@@ -279,6 +284,8 @@ final class ListingPrefetcher: Sendable {
             }
             if stream != nil { statistics.recordReadAhead(used: false) }
             for _ in 0..<queued { self.queued.signal() }
+            flight.finished.signal()
+            if let stream, !stream.linkTargets.isEmpty, let afterLinksRead { afterLinksRead(job, stream) }
         }
     }
 

@@ -12,6 +12,8 @@ public final class ListingStatistics: Sendable {
         public var readAheadUsed = 0
         public var linkTargetsReadAhead = 0
         public var linkTargetsUsed = 0
+        /// Where those targets lead, looked up ahead of the walker (see `lookUpLinkTargets`).
+        public var linkTargetPathsResolved = 0
 
         public var correctedTotal: Int { corrected.values.reduce(0, +) }
 
@@ -23,6 +25,7 @@ public final class ListingStatistics: Sendable {
                 + ", unverifiable (listed as unknown): \(unverifiable)"
                 + ", listings read ahead: \(readAhead) (\(readAheadUsed) used)"
                 + ", link targets read ahead: \(linkTargetsReadAhead) (\(linkTargetsUsed) used)"
+                + ", link target paths resolved ahead: \(linkTargetPathsResolved)"
         }
     }
 
@@ -50,6 +53,11 @@ public final class ListingStatistics: Sendable {
         state.withLock { snapshot in
             if used { snapshot.linkTargetsUsed += 1 } else { snapshot.linkTargetsReadAhead += 1 }
         }
+    }
+
+    func recordLinkTargetPaths(resolved: Int) {
+        guard resolved > 0 else { return }
+        state.withLock { snapshot in snapshot.linkTargetPathsResolved += resolved }
     }
 
     public var snapshot: Snapshot { state.withLock { $0 } }

@@ -85,6 +85,24 @@ extension PassthroughFileSystem {
         return whole == true ? stream : nil
     }
 
+    /// Looks up, beneath the root, where the relative targets of a listing's links lead, once the
+    /// listing is kept: the walker following those links looks the same names up right after, and
+    /// on a share (or any cold backing) it then finds them cached instead of waiting for each.
+    /// Never outside the root: see `LinkTargetPath` and `BackingTree.lookUp`.
+    static func lookUpLinkTargets(of stream: DirectoryStream, listedAs job: ListingPrefetcher.Job,
+                                  tree: BackingTree, statistics: ListingStatistics) {
+        let directory = switch job {
+        case let .node(node): tree.nodes.path(of: node)
+        case let .child(parent, name, _): tree.nodes.path(of: parent).flatMap { LinkTargetPath.beneathRoot(directory: $0, target: name) }
+        }
+        guard let directory else { return }
+        var resolved = 0
+        for target in stream.linkTargets.values {
+            if let path = LinkTargetPath.beneathRoot(directory: directory, target: target), tree.lookUp(path) { resolved += 1 }
+        }
+        statistics.recordLinkTargetPaths(resolved: resolved)
+    }
+
     /// Counts of one readdir call, recorded once at its end.
     struct Tally {
         var listed = 0

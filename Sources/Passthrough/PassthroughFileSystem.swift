@@ -30,9 +30,13 @@ public final class PassthroughFileSystem: FileSystem {
         if configuration.dtype == .verify, configuration.listingReadAhead > 0, configuration.attributeTimeout > 0 {
             prefetcher = ListingPrefetcher(concurrency: configuration.listingReadAhead,
                                            maximumAge: Int64(configuration.attributeTimeout * 1e9),
-                                           statistics: statistics) { job, readLinks in
-                Self.readWholeListing(of: job, readLinks: readLinks, tree: tree, verifier: verifier)
-            }
+                                           statistics: statistics,
+                                           load: { job, readLinks in
+                                               Self.readWholeListing(of: job, readLinks: readLinks, tree: tree, verifier: verifier)
+                                           },
+                                           afterLinksRead: { job, stream in
+                                               Self.lookUpLinkTargets(of: stream, listedAs: job, tree: tree, statistics: statistics)
+                                           })
         } else {
             prefetcher = nil
         }

@@ -36,7 +36,7 @@ enum HelpText {
                            slow (default 16; 1 = one after another)
       readahead_listings=N during a tree walk, read and verify up to N listings at once,
                            a level or two ahead of the walker, with their links' targets
-                           while it follows links (default 8; 0 = off)
+                           (and where they lead) while it follows links (default 8; 0 = off)
       fsname=NAME          the source shown by mount and df (default: SOURCE)
       dev,nodev,suid,nosuid,exec,noexec,atime,noatime,relatime, ...
                            kernel mount flags, as mount(8) passes them

@@ -14,13 +14,22 @@ import pytest
 import fsmount
 
 
-def read_ahead_counts(daemon: fsmount.Mounted, what: str = "listings") -> tuple[int, int]:
-    """(listings or link targets read ahead, used) from the daemon's unmount line; stops the daemon."""
+def unmount_log(daemon: fsmount.Mounted) -> str:
+    """Stops the daemon; its log, with the statistics of its unmount line."""
     assert daemon.stop() == 0
-    log = daemon.process.stderr.read().decode(errors="replace")
+    return daemon.process.stderr.read().decode(errors="replace")
+
+
+def counted(log: str, what: str) -> tuple[int, int]:
+    """(listings or link targets read ahead, used) from an unmount line."""
     found = re.findall(what + r" read ahead: (\d+) \((\d+) used\)", log)
     assert found, f"no read-ahead statistics in the daemon's log:\n{log}"
     return int(found[-1][0]), int(found[-1][1])
+
+
+def read_ahead_counts(daemon: fsmount.Mounted, what: str = "listings") -> tuple[int, int]:
+    """(listings or link targets read ahead, used) from the daemon's unmount line; stops the daemon."""
+    return counted(unmount_log(daemon), what)
 
 
 def wait_for_read_ahead(daemon: fsmount.Mounted) -> None:
@@ -128,8 +137,13 @@ def test_links_followed_by_a_walk_are_answered_from_their_listings(workdir):
     make_linked_tree(src)
     with fsmount.mounted_dtypefs(src, mnt) as daemon:
         assert followed_walk(mnt) == followed_walk(src)
-        kept, used = read_ahead_counts(daemon, "link targets")
+        log = unmount_log(daemon)
+    kept, used = counted(log, "link targets")
     assert used >= 8, f"only {used} of {kept} link targets read with listings were used"
+    # Where they lead was looked up ahead too: 16 leaves with 3 links each that lead somewhere
+    # beneath the root (the fourth dangles).
+    resolved = int(re.findall(r"link target paths resolved ahead: (\d+)", log)[-1])
+    assert 8 <= resolved <= 16 * 3, f"{resolved} link target paths resolved ahead"
 
 
 def test_a_link_replaced_behind_the_mount_shows_after_attr_timeout(workdir):

@@ -230,6 +230,31 @@ import Testing
         #expect(fs.statistics.snapshot.linkTargetsUsed == (changeFirst ? 0 : 1))
     }
 
+    /// Once a listing is read ahead with its links' targets, where those targets lead is looked up
+    /// beneath the root: never above it, never through a symlink, never an absolute target.
+    @Test func theTargetsOfLinksReadAheadAreLookedUpBeneathTheRootOnly() throws {
+        let outside = TemporaryDirectory()
+        outside.makeFile("x")
+        let directory = TemporaryDirectory()
+        for path in ["a", "a/b", "c", "c/d"] { directory.makeDirectory(path) }
+        directory.makeSymlink("first", to: "a")
+        directory.makeSymlink("via", to: outside.path)
+        directory.makeSymlink("a/b/inside", to: "../../c/d")
+        directory.makeSymlink("a/b/above", to: "../../../\(outside.path.split(separator: "/").last!)/x")
+        directory.makeSymlink("a/b/absolute", to: outside.url("x"))
+        directory.makeSymlink("a/b/through-a-link", to: "../../via/x")
+        directory.makeSymlink("a/b/dangling", to: "../missing")
+        let fs = try makeFileSystem(directory)
+        let root = try list(fs, .root, plus: true)
+        _ = try fs.readLink(node: #require(root.added.first { $0.name == "first" }?.node))
+        let a = try #require(root.added.first { $0.name == "a" }?.node)
+        _ = try list(fs, a, plus: true)
+        for _ in 0..<500 where fs.statistics.snapshot.linkTargetPathsResolved == 0 { usleep(2_000) }
+        usleep(20_000)  // the other targets of the listing, had any been resolved
+        #expect(fs.statistics.snapshot.linkTargetsReadAhead == 0, "b's listing is still unclaimed")
+        #expect(fs.statistics.snapshot.linkTargetPathsResolved == 1, "only ../../c/d leads beneath the root")
+    }
+
     /// Past the listed-node budget files are listed without a node, but a link the walker is about
     /// to follow still gets one: it would be looked up next anyway, and its target is kept under it.
     @Test func aLinkAboutToBeFollowedGetsANodePastTheBudget() throws {
