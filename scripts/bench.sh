@@ -34,7 +34,10 @@
 #   BENCH_DIR=path           work area (tree, mounts); default a fresh /var/tmp/dtypefs-bench.*,
 #                            removed at the end. A given BENCH_DIR is kept and its trees reused.
 #   BENCH_OUT=path           results (default .build/bench/<UTC time>): results.md, json/, ...
-#   BENCH_PAIR_TIMEOUT=1800  seconds allowed for one (system, workload) pair
+#   BENCH_ORDER=interleaved  interleaved: round after round, one run of every system per
+#                            workload, so a slow stretch of a shared machine hits every system
+#                            alike; grouped: all runs of one (system, workload) in a row
+#   BENCH_PAIR_TIMEOUT=1800  seconds allowed for one hyperfine call (one run when interleaved)
 #   BENCH_NICE=10            niceness of the measurements (keep a shared machine usable)
 #   DTYPEFS_BIN, CIFS_EMULATOR_BIN   binaries (default .build/release/dtypefs, built with
 #                            `swift build -c release` when missing unless BENCH_BUILD=0;
@@ -66,6 +69,9 @@ export BENCH_EMU_SLOW_ENTRIES="${BENCH_EMU_SLOW_ENTRIES:-$BENCH_EMU_ENTRIES}"
 export BENCH_CACHE="${BENCH_CACHE:-cold}"
 BENCH_LATENCIES="${BENCH_LATENCIES:-0 200}"
 BENCH_PAIR_TIMEOUT="${BENCH_PAIR_TIMEOUT:-1800}"
+BENCH_ORDER="${BENCH_ORDER:-interleaved}"
+[[ $BENCH_ORDER == interleaved || $BENCH_ORDER == grouped ]] ||
+    bench_die "BENCH_ORDER must be interleaved or grouped, not '$BENCH_ORDER'"
 BENCH_NICE="${BENCH_NICE:-10}"
 export BENCH_PYTHON="${BENCH_PYTHON:-/usr/bin/python3}"  # not a pyenv shim: its startup would be timed
 BENCH_SEED=1
@@ -244,44 +250,73 @@ workload_command() {
     echo "  \"entries\": $BENCH_ENTRIES, \"runs\": $BENCH_RUNS, \"big_mib\": $BENCH_BIG_MIB,"
     echo "  \"create_files\": $BENCH_CREATE_FILES, \"cache\": \"$BENCH_CACHE\","
     echo "  \"emu_entries\": $BENCH_EMU_ENTRIES, \"emu_slow_entries\": $BENCH_EMU_SLOW_ENTRIES,"
-    echo "  \"quick\": ${BENCH_QUICK:-0}, \"nice\": $BENCH_NICE,"
+    echo "  \"quick\": ${BENCH_QUICK:-0}, \"nice\": $BENCH_NICE, \"order\": \"$BENCH_ORDER\","
     echo "  \"command\": \"${user_settings//\"/}scripts/bench.sh\","
     echo "  \"systems\": \"${systems[*]}\""
     echo "}"
 } >"$BENCH_OUT/meta.json"
 
-: >"$BENCH_OUT/pairs.txt"
+workloads_of() {
+    case "$1" in emu-*) echo "${emu_workloads[*]}" ;; *) echo "${workloads[*]}" ;; esac
+}
+
+# One hyperfine call: `runs` runs of (sys, w), each after a fresh mount, exported to `json`.
+# Appends "sys w rc seconds" to `record`.
 failures=0
-bench_start=$SECONDS
-for sys in "${systems[@]}"; do
-    case "$sys" in emu-*) these=("${emu_workloads[@]}") ;; *) these=("${workloads[@]}") ;; esac
+measure() {
+    local sys="$1" w="$2" runs="$3" json="$4" record="$5" root check cmd pair_start rc=0
     root="$("$mount_system" path "$sys")"
-    for w in "${these[@]}"; do
-        check="$BENCH_OUT/checks/$sys.$w"
-        json="$BENCH_OUT/json/$sys.$w.json"
-        cmd="$(workload_command "$w" "$root" "$check")"
-        bench_log "$sys / $w: $BENCH_RUNS runs"
-        pair_start=$SECONDS
-        # In the background + wait, so that a signal runs our trap at once (it ends the runner).
-        BENCH_LABEL="$sys/$w" timeout -k 30 "$BENCH_PAIR_TIMEOUT" \
-            nice -n "$BENCH_NICE" hyperfine --style basic --runs "$BENCH_RUNS" \
-            --prepare "$mount_system remount $sys" --cleanup "$mount_system umount $sys" \
-            --command-name "$sys/$w" --export-json "$json" "$cmd" >&2 &
-        runner_pid=$!
-        rc=0
-        wait "$runner_pid" || rc=$?
-        runner_pid=""
-        # A failed pair must not leave its mount behind for the next one.
-        BENCH_LABEL="$sys/$w" "$mount_system" umount "$sys"
-        echo "$sys $w $rc $((SECONDS - pair_start))" >>"$BENCH_OUT/pairs.txt"
-        if ((rc != 0)); then
-            failures=$((failures + 1))
-            rm -f "$json"
-            bench_log "$sys / $w FAILED (exit $rc); see $BENCH_DIR/run/*.log"
-            cp "$BENCH_DIR"/run/*.log "$BENCH_OUT/" 2>/dev/null || true
-        fi
+    check="$BENCH_OUT/checks/$sys.$w"
+    cmd="$(workload_command "$w" "$root" "$check")"
+    pair_start=$SECONDS
+    # In the background + wait, so that a signal runs our trap at once (it ends the runner).
+    BENCH_LABEL="$sys/$w" timeout -k 30 "$BENCH_PAIR_TIMEOUT" \
+        nice -n "$BENCH_NICE" hyperfine --style basic --runs "$runs" \
+        --prepare "$mount_system remount $sys" --cleanup "$mount_system umount $sys" \
+        --command-name "$sys/$w" --export-json "$json" "$cmd" >&2 &
+    runner_pid=$!
+    wait "$runner_pid" || rc=$?
+    runner_pid=""
+    # A failed call must not leave its mount behind for the next one.
+    BENCH_LABEL="$sys/$w" "$mount_system" umount "$sys"
+    echo "$sys $w $rc $((SECONDS - pair_start))" >>"$record"
+    if ((rc != 0)); then
+        failures=$((failures + 1))
+        rm -f "$json"
+        bench_log "$sys / $w FAILED (exit $rc); see $BENCH_DIR/run/*.log"
+        cp "$BENCH_DIR"/run/*.log "$BENCH_OUT/" 2>/dev/null || true
+    fi
+}
+
+: >"$BENCH_OUT/pairs.txt"
+bench_start=$SECONDS
+if [[ $BENCH_ORDER == grouped ]]; then
+    for sys in "${systems[@]}"; do
+        for w in $(workloads_of "$sys"); do
+            bench_log "$sys / $w: $BENCH_RUNS runs"
+            measure "$sys" "$w" "$BENCH_RUNS" "$BENCH_OUT/json/$sys.$w.json" "$BENCH_OUT/pairs.txt"
+        done
     done
-done
+else
+    # Round r runs every (system, workload) once, workload by workload; a pair that failed is
+    # not run again. The rounds' JSON files are then merged into one per pair.
+    mkdir -p "$BENCH_OUT/rounds"
+    all_workloads=()
+    for w in "${workloads[@]}" "${emu_workloads[@]}"; do
+        [[ " ${all_workloads[*]} " == *" $w "* ]] || all_workloads+=("$w")
+    done
+    for ((round = 1; round <= BENCH_RUNS; round++)); do
+        bench_log "round $round of $BENCH_RUNS"
+        for w in "${all_workloads[@]}"; do
+            for sys in "${systems[@]}"; do
+                [[ " $(workloads_of "$sys") " == *" $w "* ]] || continue
+                grep -q "^$sys $w [1-9]" "$BENCH_OUT/rounds/pairs.txt" 2>/dev/null && continue
+                measure "$sys" "$w" 1 "$BENCH_OUT/rounds/$sys.$w.$round.json" "$BENCH_OUT/rounds/pairs.txt"
+            done
+        done
+    done
+    "$BENCH_PYTHON" "$bench_helpers/merge_rounds.py" "$BENCH_OUT/rounds" "$BENCH_OUT/json" "$BENCH_OUT/pairs.txt"
+fi
 bench_log "measurements took $((SECONDS - bench_start)) s"
 echo "$((SECONDS - bench_start))" >"$BENCH_OUT/seconds.txt"
 cut -d' ' -f1-3 /proc/loadavg >"$BENCH_OUT/load-end.txt"

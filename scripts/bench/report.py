@@ -156,6 +156,9 @@ def render(res: Results) -> str:
            if meta["cache"] == "cold" else
            "fresh mount before every run, backing filesystem caches kept warm")
         + f"; measured under `nice -n {meta['nice']}`")
+    if meta.get("order") == "interleaved":
+        add("- Runs interleaved: round after round, one run of every system per workload, so a slow "
+            "stretch of a shared machine hits every system alike")
     add("")
 
     plain_systems = [s for s in PLAIN_SYSTEMS if s in res.systems]
