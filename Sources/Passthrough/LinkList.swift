@@ -10,12 +10,9 @@ struct LinkList: Sequence, ExpressibleByArrayLiteral {
 
     var count: Int { first == nil ? 0 : 1 + rest.count }
 
-    /// Makes `link` the preferred name, keeping at most `limit` names.
-    mutating func insertFirst(_ link: NodeTable.Link, limit: Int = .max) {
-        if let current = first {
-            rest.insert(current, at: 0)
-            if rest.count >= limit { rest.removeLast() }
-        }
+    /// Makes `link` the preferred name.
+    mutating func insertFirst(_ link: NodeTable.Link) {
+        if let current = first { rest.insert(current, at: 0) }
         first = link
     }
 

@@ -8,6 +8,9 @@ import Synchronization
 /// forget removes them); node IDs are never reused; one node per backing inode (hard links share a
 /// node, so the kernel sees one inode); a node keeps every name it was looked up by (hard links in
 /// several directories), and namespace operations through the mount keep those names current.
+/// Names are not bounded: a name is dropped only once it no longer reaches the node (removed or
+/// renamed through the mount, or found dead when resolving), never to make room, since the
+/// dropped name may be the only one left (20 links, the 8 newest removed: xfstests generic/002).
 final class NodeTable: Sendable {
     /// A name of a node: a directory entry `name` in the directory node `parent`.
     struct Link: Equatable {
@@ -26,8 +29,6 @@ final class NodeTable: Sendable {
         var nodeByKey: [InodeKey: UInt64] = [:]
     }
 
-    /// How many names of one hard-linked inode we keep; more are rare and cost only re-lookups.
-    private static let maximumLinks = 8
     /// Deeper than any path the kernel accepts (PATH_MAX / 2): a longer chain can only be a cycle.
     private static let maximumDepth = 2048
 
@@ -50,7 +51,7 @@ final class NodeTable: Sendable {
                 if id == NodeID.root.rawValue { return .root }
                 node.lookups += 1
                 if !node.links.contains(link) {
-                    node.links.insertFirst(link, limit: Self.maximumLinks)
+                    node.links.insertFirst(link)
                 }
                 state.nodes[id] = node
                 return NodeID(id)
@@ -61,18 +62,21 @@ final class NodeTable: Sendable {
         }
     }
 
-    /// Drops `count` lookups; the node is gone when none remain. The root is never forgotten.
-    func forget(_ node: NodeID, count: UInt64) {
-        guard node != .root else { return }
-        state.withLock { state in
-            guard var entry = state.nodes[node.rawValue] else { return }
+    /// Drops `count` lookups; the node is gone when none remain (then true). The root is never
+    /// forgotten.
+    @discardableResult
+    func forget(_ node: NodeID, count: UInt64) -> Bool {
+        guard node != .root else { return false }
+        return state.withLock { state in
+            guard var entry = state.nodes[node.rawValue] else { return false }
             if entry.lookups > count {
                 entry.lookups -= count
                 state.nodes[node.rawValue] = entry
-                return
+                return false
             }
             state.nodes[node.rawValue] = nil
             if state.nodeByKey[entry.key] == node.rawValue { state.nodeByKey[entry.key] = nil }
+            return true
         }
     }
 
@@ -165,7 +169,7 @@ final class NodeTable: Sendable {
             let old = Link(parent: parent, name: name)
             let new = Link(parent: newParent, name: newName)
             entry.links.removeAll { $0 == old || $0 == new }
-            entry.links.insertFirst(new, limit: Self.maximumLinks)
+            entry.links.insertFirst(new)
             state.nodes[id] = entry
         }
     }

@@ -70,8 +70,9 @@ extension PassthroughFileSystem {
                 if let dying, let key { tree.nodes.reattach(dying, key: key) }
                 throw error
             }
-            if let dying {
+            if let dying, let before {
                 tree.nodes.finishDetach(dying)
+                removedObjects.add(dying, lastSeen: before)
             } else if let key {
                 tree.nodes.removeLink(parent: parent, name: name.bytes, key: key)
             }
@@ -103,8 +104,9 @@ extension PassthroughFileSystem {
                 }
                 if exchange, let replaced {
                     tree.nodes.moveLink(key: replaced, from: newParent, newName.bytes, to: parent, name.bytes)
-                } else if let dying {
+                } else if let dying, let replacedStatus {
                     tree.nodes.finishDetach(dying)
+                    removedObjects.add(dying, lastSeen: replacedStatus)
                 } else if let replaced, replaced != moving {
                     tree.nodes.removeLink(parent: newParent, name: newName.bytes, key: replaced)
                 }

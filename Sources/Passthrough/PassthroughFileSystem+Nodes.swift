@@ -19,7 +19,7 @@ extension PassthroughFileSystem {
     }
 
     public func forget(node: NodeID, count: UInt64) {
-        tree.nodes.forget(node, count: count)
+        if tree.nodes.forget(node, count: count) { removedObjects.forget(node) }
     }
 
     public func getAttributes(node: NodeID, handle: UInt64?) throws(Errno) -> AttributesReply {
@@ -32,8 +32,12 @@ extension PassthroughFileSystem {
             do throws(Errno) {
                 status = try tree.withNodeStatus(node) { (_, status) throws(Errno) -> stat in status }
             } catch {
-                // No name reaches it any more, but it may still be open (unlinked while open).
-                guard let descriptor = openFiles.any(for: node) else { throw error }
+                // No name reaches it any more, but it may still be open (unlinked while open), or
+                // held by the kernel after we removed it (an open directory, a cwd).
+                guard let descriptor = openFiles.any(for: node) else {
+                    guard let removed = removedObjects.status(of: node) else { throw error }
+                    return AttributesReply(attributes: Attributes(removed), timeout: configuration.attributeTimeout)
+                }
                 do throws(Errno) {
                     status = try SystemCall.status(of: descriptor)
                 } catch where error == Errno(ESTALE) {

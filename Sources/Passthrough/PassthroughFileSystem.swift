@@ -13,6 +13,7 @@ public final class PassthroughFileSystem: FileSystem {
     let tree: BackingTree
     let listings = DirectoryStreamCache()
     let openFiles = OpenFileTable()
+    let removedObjects = RemovedObjects()
     let lockOwners = LockOwnerTable()
     let verifier: EntryVerifier
     /// nil unless walks are verified and may be served from listings read ahead.

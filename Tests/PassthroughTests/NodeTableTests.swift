@@ -49,6 +49,17 @@ import Testing
         #expect(path(table, file) == "renamed/file")
     }
 
+    /// xfstests generic/002: 20 names, the 8 newest removed, the first must still reach the node.
+    @Test func everyNameOfManyHardLinksIsKept() {
+        let table = NodeTable(rootKey: rootKey)
+        let key = InodeKey(device: 1, inode: 20, type: .regular)
+        let names = (0..<20).map { Array("link\($0)".utf8) }
+        let node = names.map { table.remember(parent: .root, name: $0, key: key) }.first!
+        for name in names.suffix(8) { table.removeLink(parent: .root, name: name, key: key) }
+        let left = Set(table.paths(of: node).map { String(decoding: $0.dropLast(), as: UTF8.self) })
+        #expect(left == Set((0..<12).map { "link\($0)" }))
+    }
+
     @Test func hardLinksShareOneNodeAndKeepOtherNames() {
         let table = NodeTable(rootKey: rootKey)
         let key = InodeKey(device: 1, inode: 20, type: .regular)
