@@ -2,9 +2,11 @@
 #include "clinux.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/openat2.h>
 #include <linux/securebits.h>
 #include <malloc.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -62,6 +64,27 @@ int clinux_keep_caps_across_fsuid(void) {
     int bits = prctl(PR_GET_SECUREBITS);
     if (bits < 0) return -1;
     return prctl(PR_SET_SECUREBITS, (unsigned long)(bits | SECBIT_NO_SETUID_FIXUP));
+}
+
+int clinux_set_fsetid_effective(int enabled) {
+    struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+    if (syscall(SYS_capget, &header, data) != 0) return -1;
+    if (enabled)
+        data[CAP_TO_INDEX(CAP_FSETID)].effective |= CAP_TO_MASK(CAP_FSETID);
+    else
+        data[CAP_TO_INDEX(CAP_FSETID)].effective &= ~CAP_TO_MASK(CAP_FSETID);
+    return (int)syscall(SYS_capset, &header, data);
+}
+
+static void clinux_ignore_signal(int signal) { (void)signal; }
+
+int clinux_install_interrupting_handler(int signal) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = clinux_ignore_signal;
+    sigemptyset(&action.sa_mask);
+    return sigaction(signal, &action, NULL);
 }
 
 int clinux_identity(int fd, uint64_t *device, uint64_t *inode, uint32_t *mode) {

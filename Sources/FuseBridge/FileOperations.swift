@@ -29,7 +29,8 @@ enum FileOperations {
         ops.write_buf = { raw, node, buffers, offset, fileInfo in
             serve(raw, "write") { fs throws(Errno) in
                 let written = try fs.write(node: NodeID(node), handle: fileInfo!.pointee.fh,
-                                           fromPageCache: fileInfo!.pointee.writepage != 0) { (descriptor) throws(Errno) -> Int in
+                                           fromPageCache: fileInfo!.pointee.writepage != 0,
+                                           caller: Request.caller(raw!)) { (descriptor) throws(Errno) -> Int in
                     let written = cfuse_copy_to_fd(buffers, descriptor, offset)
                     if written < 0 { throw Errno(Int32(-written)) }
                     return written
@@ -57,7 +58,8 @@ enum FileOperations {
         }
         ops.fallocate = { raw, node, mode, offset, length, fileInfo in
             serve(raw, "fallocate") { fs throws(Errno) in
-                try fs.fallocate(node: NodeID(node), handle: fileInfo!.pointee.fh, mode: mode, offset: Int64(offset), length: Int64(length))
+                try fs.fallocate(node: NodeID(node), handle: fileInfo!.pointee.fh, mode: mode, offset: Int64(offset), length: Int64(length),
+                                 caller: Request.caller(raw!))
                 return .ok
             }
         }
@@ -65,7 +67,7 @@ enum FileOperations {
             serve(raw, "copy_file_range") { fs throws(Errno) in
                 .written(try fs.copyFileRange(from: (NodeID(nodeIn), fileInfoIn!.pointee.fh, Int64(offsetIn)),
                                               to: (NodeID(nodeOut), fileInfoOut!.pointee.fh, Int64(offsetOut)),
-                                              length: length, flags: flags))
+                                              length: length, flags: flags, caller: Request.caller(raw!)))
             }
         }
         ops.lseek = { raw, node, offset, whence, fileInfo in
@@ -80,15 +82,17 @@ enum FileOperations {
             }
         }
         ops.setlk = { raw, node, fileInfo, lock, wait in
-            serve(raw, "setlk") { fs throws(Errno) in
-                try fs.setLock(node: NodeID(node), handle: fileInfo!.pointee.fh, lock: FuseEncoding.recordLock(lock!.pointee),
-                               owner: fileInfo!.pointee.lock_owner, wait: wait != 0)
+            let handle = fileInfo!.pointee.fh, owner = fileInfo!.pointee.lock_owner
+            let recordLock = FuseEncoding.recordLock(lock!.pointee)
+            WaitingRequests.serve(raw, "setlk", mayWait: wait != 0) { fs, interruption throws(Errno) in
+                try fs.setLock(node: NodeID(node), handle: handle, lock: recordLock, owner: owner, wait: interruption)
                 return .ok
             }
         }
         ops.flock = { raw, node, fileInfo, operation in
-            serve(raw, "flock") { fs throws(Errno) in
-                try fs.flock(node: NodeID(node), handle: fileInfo!.pointee.fh, operation: operation)
+            let handle = fileInfo!.pointee.fh
+            WaitingRequests.serve(raw, "flock", mayWait: operation & LOCK_NB == 0) { fs, interruption throws(Errno) in
+                try fs.flock(node: NodeID(node), handle: handle, operation: operation & ~LOCK_NB, wait: interruption)
                 return .ok
             }
         }

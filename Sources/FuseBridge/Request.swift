@@ -23,6 +23,14 @@ struct Request: ~Copyable {
 
     var fileSystem: any FileSystem { SessionContext.from(raw).fileSystem }
 
+    /// Gives up this handle without replying: the caller passes the request to a thread that makes
+    /// a new `Request` of it and replies there (a lock wait).
+    consuming func handOver() -> fuse_req_t {
+        let raw = self.raw
+        discard self
+        return raw
+    }
+
     consuming func reply(error: Errno) {
         fuse_reply_err(raw, error.rawValue)
         discard self

@@ -6,13 +6,13 @@ import Glibc
 /// chosen stack size, not Dispatch's pool, which on Linux runs about one blocking item per CPU.
 /// Started on first use by its owner (after a detaching daemon forked), from a request thread whose
 /// signal mask it inherits.
-enum DetachedThread {
+public enum DetachedThread {
     private final class Body {
         let run: () -> Void
         init(_ run: @escaping () -> Void) { self.run = run }
     }
 
-    static func start(stackSize: Int, _ run: @escaping () -> Void) {
+    public static func start(stackSize: Int, _ run: @escaping () -> Void) {
         var thread = pthread_t()
         let context = Unmanaged.passRetained(Body(run)).toOpaque()
         var attributes = pthread_attr_t()

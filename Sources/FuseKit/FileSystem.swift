@@ -31,7 +31,7 @@ public protocol FileSystem: AnyObject, Sendable {
     func read(node: NodeID, handle: UInt64, offset: Int64, size: Int) throws(Errno) -> ReadReply
     /// Writes by handing `copy` the backing descriptor to copy (or splice) the request's data into.
     /// `fromPageCache`: the kernel is writing back cached pages (mmap), not a write() call.
-    func write(node: NodeID, handle: UInt64, fromPageCache: Bool, _ copy: (Int32) throws(Errno) -> Int) throws(Errno) -> Int
+    func write(node: NodeID, handle: UInt64, fromPageCache: Bool, caller: Caller, _ copy: (Int32) throws(Errno) -> Int) throws(Errno) -> Int
     func flush(node: NodeID, handle: UInt64, lockOwner: UInt64) throws(Errno)
     func release(node: NodeID, handle: UInt64)
     func fsync(node: NodeID, handle: UInt64, dataOnly: Bool) throws(Errno)
@@ -49,12 +49,15 @@ public protocol FileSystem: AnyObject, Sendable {
     func removeExtendedAttribute(node: NodeID, name: FileName) throws(Errno)
 
     func getLock(node: NodeID, handle: UInt64, lock: RecordLock, owner: UInt64) throws(Errno) -> RecordLock
-    func setLock(node: NodeID, handle: UInt64, lock: RecordLock, owner: UInt64, wait: Bool) throws(Errno)
-    func flock(node: NodeID, handle: UInt64, operation: Int32) throws(Errno)
+    /// `wait`: nil to fail at once on a conflict (EAGAIN); else wait for the lock until it is
+    /// granted or the interruption is requested (EINTR). Waits run on their own thread.
+    func setLock(node: NodeID, handle: UInt64, lock: RecordLock, owner: UInt64, wait: Interruption?) throws(Errno)
+    /// `operation`: LOCK_SH, LOCK_EX or LOCK_UN, without LOCK_NB; `wait` as for setLock.
+    func flock(node: NodeID, handle: UInt64, operation: Int32, wait: Interruption?) throws(Errno)
 
-    func fallocate(node: NodeID, handle: UInt64, mode: Int32, offset: Int64, length: Int64) throws(Errno)
+    func fallocate(node: NodeID, handle: UInt64, mode: Int32, offset: Int64, length: Int64, caller: Caller) throws(Errno)
     func copyFileRange(from source: (node: NodeID, handle: UInt64, offset: Int64),
                        to destination: (node: NodeID, handle: UInt64, offset: Int64),
-                       length: Int, flags: Int32) throws(Errno) -> Int
+                       length: Int, flags: Int32, caller: Caller) throws(Errno) -> Int
     func seek(node: NodeID, handle: UInt64, offset: Int64, whence: Int32) throws(Errno) -> Int64
 }

@@ -27,4 +27,21 @@ enum CallerCredentials {
         }
         return try body()
     }
+
+    /// Runs a change of a file's contents (write, fallocate, copy_file_range) as the caller, with
+    /// the caller's right to keep setuid/setgid bits: none unless root. The kernel leaves clearing
+    /// them to us on O_DIRECT and fallocate paths; the backing clears them for a writer without
+    /// CAP_FSETID, and keeps a setgid bit without group execute only for a writer in the file's
+    /// group, so fsgid must be the caller's too. (The caller's supplementary groups are unknown
+    /// here: a writer in the group only through them loses that bit; never the other way round.)
+    static func asWriter<R>(_ caller: Caller, _ body: () throws(Errno) -> R) throws(Errno) -> R {
+        guard daemonUID == 0, caller.uid != 0 else { return try body() }
+        guard clinux_set_fsetid_effective(0) == 0 else {
+            // Keeping the bits would be the security bug: refuse the write instead.
+            DaemonLog.error("cannot drop CAP_FSETID for a write by uid \(caller.uid): \(Errno.current)")
+            throw Errno(EPERM)
+        }
+        defer { _ = clinux_set_fsetid_effective(1) }
+        return try asCaller(caller, body)
+    }
 }

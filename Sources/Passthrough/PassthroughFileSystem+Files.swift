@@ -19,14 +19,16 @@ extension PassthroughFileSystem {
     }
 
     /// Flags the kernel may pass that would change what we open, or that only the kernel handles.
-    /// O_DIRECT stays with the kernel (direct_io): our buffers are not aligned for the backing file.
+    /// O_DIRECT stays with the kernel: our buffers are not aligned for the backing file.
     private static func backingOpenFlags(_ flags: Int32) -> Int32 {
         flags & ~(O_CREAT | O_EXCL | O_NOCTTY | clinux_O_DIRECT)
     }
 
+    /// An O_DIRECT open is not answered in direct-I/O mode: the kernel then sends its O_DIRECT
+    /// reads and writes to us uncached all the same (its direct_IO path, which also clears
+    /// setuid bits), while mmap of the file keeps working (direct-I/O mode refuses it, ENODEV).
     private static func reply(for descriptor: Int32, flags: Int32) -> OpenReply {
-        // O_DIRECT users expect every read and write to reach the backing file.
-        OpenReply(handle: UInt64(descriptor), directIO: flags & clinux_O_DIRECT != 0, keepCache: false)
+        OpenReply(handle: UInt64(descriptor), directIO: false, keepCache: false)
     }
 
     public func open(node: NodeID, flags: Int32, caller: Caller) throws(Errno) -> OpenReply {
@@ -58,13 +60,18 @@ extension PassthroughFileSystem {
         .fileRange(descriptor: try openFileDescriptor(handle), offset: offset, length: size)
     }
 
-    public func write(node: NodeID, handle: UInt64, fromPageCache: Bool, _ copy: (Int32) throws(Errno) -> Int) throws(Errno) -> Int {
+    public func write(node: NodeID, handle: UInt64, fromPageCache: Bool, caller: Caller,
+                      _ copy: (Int32) throws(Errno) -> Int) throws(Errno) -> Int {
         defer { prefetcher?.invalidate() }
         let descriptor = try openFileDescriptor(handle)
+        // Writeback of cached pages: the kernel cleared setuid bits when the pages were written.
+        guard fromPageCache else {
+            return try CallerCredentials.asWriter(caller) { () throws(Errno) -> Int in try copy(descriptor) }
+        }
         // Page-cache writeback (mmap) may use any writable handle, O_APPEND ones included, where
         // pwrite would ignore the offset and append: write those pages through a plain descriptor.
         // Ordinary writes keep O_APPEND, so appends stay atomic for every client of the share.
-        guard fromPageCache, fcntl(descriptor, F_GETFL) & O_APPEND != 0 else { return try copy(descriptor) }
+        guard fcntl(descriptor, F_GETFL) & O_APPEND != 0 else { return try copy(descriptor) }
         let plain = try SystemCall.withProcPath(of: descriptor) { (path) throws(Errno) -> Int32 in
             try retryingInterrupts { Glibc.open(path, O_WRONLY | O_CLOEXEC) }
         }
@@ -91,18 +98,23 @@ extension PassthroughFileSystem {
         try SystemCall.synchronize(try openFileDescriptor(handle), dataOnly: dataOnly)
     }
 
-    public func fallocate(node: NodeID, handle: UInt64, mode: Int32, offset: Int64, length: Int64) throws(Errno) {
+    public func fallocate(node: NodeID, handle: UInt64, mode: Int32, offset: Int64, length: Int64, caller: Caller) throws(Errno) {
         defer { prefetcher?.invalidate() }
-        try SystemCall.allocate(try openFileDescriptor(handle), mode: mode, offset: offset, length: length)
+        let descriptor = try openFileDescriptor(handle)
+        try CallerCredentials.asWriter(caller) { () throws(Errno) in
+            try SystemCall.allocate(descriptor, mode: mode, offset: offset, length: length)
+        }
     }
 
     public func copyFileRange(from source: (node: NodeID, handle: UInt64, offset: Int64),
                               to destination: (node: NodeID, handle: UInt64, offset: Int64),
-                              length: Int, flags: Int32) throws(Errno) -> Int {
+                              length: Int, flags: Int32, caller: Caller) throws(Errno) -> Int {
         defer { prefetcher?.invalidate() }
-        return try SystemCall.copyRange(from: try openFileDescriptor(source.handle), offset: source.offset,
-                                 to: try openFileDescriptor(destination.handle), offset: destination.offset,
-                                 length: length, flags: UInt32(bitPattern: flags))
+        let input = try openFileDescriptor(source.handle), output = try openFileDescriptor(destination.handle)
+        return try CallerCredentials.asWriter(caller) { () throws(Errno) -> Int in
+            try SystemCall.copyRange(from: input, offset: source.offset, to: output, offset: destination.offset,
+                                     length: length, flags: UInt32(bitPattern: flags))
+        }
     }
 
     public func seek(node: NodeID, handle: UInt64, offset: Int64, whence: Int32) throws(Errno) -> Int64 {
@@ -121,17 +133,26 @@ extension PassthroughFileSystem {
                           length: Int64(description.l_len), pid: holder)
     }
 
-    public func setLock(node: NodeID, handle: UInt64, lock: RecordLock, owner: UInt64, wait: Bool) throws(Errno) {
+    public func setLock(node: NodeID, handle: UInt64, lock: RecordLock, owner: UInt64, wait: Interruption?) throws(Errno) {
         let descriptor = try lockOwners.descriptor(node: node, owner: owner, openFile: try openFileDescriptor(handle))
         var description = Self.flockDescription(lock)
-        try SystemCall.recordLock(descriptor, command: wait ? clinux_F_OFD_SETLKW : clinux_F_OFD_SETLK, &description)
+        if let wait {
+            try InterruptibleWait.run(wait) { clinux_fcntl_lock(descriptor, clinux_F_OFD_SETLKW, &description) }
+        } else {
+            try SystemCall.recordLock(descriptor, command: clinux_F_OFD_SETLK, &description)
+        }
         if lock.type != Int16(F_UNLCK) {
             lockOwners.noteLocked(node: node, owner: owner, pid: lock.pid, holdsLocks: true)
         }
     }
 
-    public func flock(node: NodeID, handle: UInt64, operation: Int32) throws(Errno) {
-        try SystemCall.flock(try openFileDescriptor(handle), operation: operation)
+    public func flock(node: NodeID, handle: UInt64, operation: Int32, wait: Interruption?) throws(Errno) {
+        let descriptor = try openFileDescriptor(handle)
+        if let wait {
+            try InterruptibleWait.run(wait) { clinux_flock(descriptor, operation & ~LOCK_NB) }
+        } else {
+            try SystemCall.flock(descriptor, operation: operation | LOCK_NB)
+        }
     }
 
     private static func flockDescription(_ lock: RecordLock) -> Glibc.flock {

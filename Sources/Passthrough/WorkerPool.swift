@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import FuseKit
 
 /// A fixed set of threads that help run the indices of a range: blocking syscalls (lstat on a
 /// network share) overlap instead of queueing. The caller works too and returns when all indices

@@ -54,7 +54,9 @@ def emulator_binary() -> str:
 
 def mount_entry(mountpoint: str | os.PathLike) -> dict | None:
     """The /proc/self/mountinfo line of the topmost mount at `mountpoint`, parsed, or None."""
-    target = os.path.realpath(mountpoint)
+    # Resolve the parent only: a stat of the mount point itself would wait on a hung daemon.
+    absolute = os.path.abspath(mountpoint)
+    target = os.path.join(os.path.realpath(os.path.dirname(absolute)), os.path.basename(absolute))
     found = None
     with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as info:
         for line in info:

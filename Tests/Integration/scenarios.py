@@ -1471,3 +1471,139 @@ def delete_while_listing(d: Path):
         "listing_after": os.listdir(d / "tree"),
         "rmdir": attempt(os.rmdir, d / "tree"),
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# Regressions found by xfstests (docs/XFSTESTS.md): each failed through dtypefs before its fix.
+
+FALLOC_FL_ZERO_RANGE = 0x10
+
+
+@scenario
+def many_hard_links(d: Path):
+    # generic/002: 20 names of one file, the 8 newest removed; every other name still reaches it.
+    write(d / "f", b"data")
+    for i in range(1, 20):
+        os.link(d / "f", d / f"link{i}")
+    for i in range(12, 20):
+        os.unlink(d / f"link{i}")
+    names = ["f"] + [f"link{i}" for i in range(1, 12)]
+    return {"nlink": {n: attempt(lambda n=n: os.lstat(d / n).st_nlink) for n in names},
+            "content": content(d / "f"), "listing": sorted(os.listdir(d))}
+
+
+@scenario
+def fstat_directory_replaced(d: Path):
+    # generic/035: fstat of an open directory that a rename replaced (or rmdir removed) succeeds
+    # and reports no links; the same for a file replaced while open.
+    out = {}
+    for kind_ in ("dir", "file"):
+        old, new = d / f"{kind_}_old", d / f"{kind_}_new"
+        if kind_ == "dir":
+            old.mkdir()
+            new.mkdir()
+        else:
+            write(old, b"old")
+            write(new, b"new")
+        fd = os.open(new, os.O_RDONLY)
+        try:
+            os.rename(old, new)
+            st = os.fstat(fd)
+            out[kind_] = {"kind": kind(st.st_mode), "nlink": st.st_nlink}
+        finally:
+            os.close(fd)
+    (d / "removed").mkdir()
+    fd = os.open(d / "removed", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.rmdir(d / "removed")
+        out["rmdir"] = attempt(lambda: os.fstat(fd).st_nlink)
+        out["create_in_removed"] = attempt(os.open, "x", os.O_CREAT | os.O_WRONLY, 0o644, dir_fd=fd)
+    finally:
+        os.close(fd)
+    return out
+
+
+@scenario
+def mmap_after_direct(d: Path):
+    # generic/091, 263: a file opened with O_DIRECT can still be mapped, and both views agree.
+    size = 8192
+    data = pattern(size, 7)
+    buf = mmap.mmap(-1, size)
+    buf[:] = data
+    fd = os.open(d / "f", os.O_CREAT | os.O_RDWR | os.O_DIRECT, 0o644)
+    out = {}
+    try:
+        out["write"] = attempt(os.pwritev, fd, [buf], 0)
+        try:
+            view = mmap.mmap(fd, size)
+        except OSError as exc:
+            return {**out, "mmap": errname(exc)}
+        with view:
+            out["mapped_matches"] = view[:] == data
+            view[:4] = b"MMAP"
+            view.flush()
+        back = mmap.mmap(-1, size)
+        out["direct_read"] = attempt(os.preadv, fd, [back], 0)
+        out["direct_sees_mapped_write"] = bytes(back[:4])
+    finally:
+        os.close(fd)
+    out["content"] = digest(Path(d / "f").read_bytes())
+    return out
+
+
+def _modify_as_writer(path: str, how: str):
+    """One change of contents by an unprivileged writer, for setid_bits_cleared."""
+    fd = os.open(path, os.O_RDWR | (os.O_DIRECT if how == "direct_write" else 0))
+    try:
+        if how == "write":
+            return os.pwrite(fd, b"x", 0)
+        if how == "direct_write":
+            buf = mmap.mmap(-1, 4096)
+            buf[:] = b"d" * 4096
+            return os.pwritev(fd, [buf], 0)
+        if how == "extend":
+            return fallocate(fd, 0, 0, 131072)
+        if how == "punch":
+            return fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 4096)
+        if how == "zero_range":
+            return fallocate(fd, FALLOC_FL_ZERO_RANGE, 0, 4096)
+        if how == "copy_range":
+            source = os.open(path + ".src", os.O_RDONLY)
+            try:
+                return os.copy_file_range(source, fd, 4096, 0, 0)
+            finally:
+                os.close(source)
+        if how == "truncate":
+            return os.ftruncate(fd, 100)
+        raise ValueError(how)
+    except OSError as exc:
+        return errname(exc)
+    finally:
+        os.close(fd)
+
+
+@scenario
+def setid_bits_cleared(d: Path):
+    # generic/355, 683, 684, 685: a change of contents by a writer without CAP_FSETID clears
+    # setuid, and setgid where group execute is set; root's keeps them. A security boundary.
+    out = {}
+    write(d / "f.src", pattern(4096, 9))
+    os.chmod(d / "f.src", 0o644)
+    cases = ("write", "direct_write", "extend", "punch", "zero_range", "copy_range", "truncate")
+    for how in cases:
+        for mode in (0o6777, 0o2766):
+            path = d / f"{how}_{oct(mode)}"
+            write(path, pattern(65536, 8))
+            os.link(d / "f.src", str(path) + ".src")
+            os.chown(path, OTHER_UID, OTHER_GID)
+            os.chmod(path, mode)
+            result = as_user(OTHER_UID, OTHER_GID, _modify_as_writer, str(path), how)
+            out[f"{how} {oct(mode)}"] = (result, oct(stat.S_IMODE(os.stat(path).st_mode)))
+    path = d / "root_write"
+    write(path, b"root")
+    os.chmod(path, 0o6755)
+    with opened(path, os.O_WRONLY) as fd:
+        os.pwrite(fd, b"R", 0)
+        fallocate(fd, 0, 0, 8192)
+    out["root keeps"] = oct(stat.S_IMODE(os.stat(path).st_mode))
+    return out

@@ -127,7 +127,7 @@ import Testing
         let directory = sampleTree()
         let fs = try makeFileSystem(directory)
         let (entry, open) = try fs.create(parent: .root, name: FileName("new"), mode: S_IFREG | 0o640, flags: O_RDWR, caller: caller)
-        let written = try fs.write(node: entry.node, handle: open.handle, fromPageCache: false) { descriptor in pwrite(descriptor, "payload", 7, 0) }
+        let written = try fs.write(node: entry.node, handle: open.handle, fromPageCache: false, caller: caller) { descriptor in pwrite(descriptor, "payload", 7, 0) }
         #expect(written == 7)
         try fs.flush(node: entry.node, handle: open.handle, lockOwner: 0)
         fs.release(node: entry.node, handle: open.handle)

@@ -42,6 +42,14 @@ int clinux_setfsuid(uid_t uid);
 int clinux_setfsgid(gid_t gid);
 // Why: keep root's file capabilities while fsuid is switched to a caller (SECBIT_NO_SETUID_FIXUP).
 int clinux_keep_caps_across_fsuid(void);
+// Why: capabilities are per-thread on Linux and glibc has no capget/capset wrapper. Turns
+// CAP_FSETID on or off in the calling thread's effective set: without it a write, fallocate or
+// truncate clears setuid/setgid bits as it would for an unprivileged caller.
+int clinux_set_fsetid_effective(int enabled);
+// Why: Swift sees both struct sigaction and sigaction(2) as `sigaction` and cannot call the
+// function. Installs a handler that does nothing, without SA_RESTART: a blocking syscall of the
+// thread it is sent to fails with EINTR.
+int clinux_install_interrupting_handler(int signal);
 // Why: statx is declared only under _GNU_SOURCE. Reads the identity of the object behind `fd`
 // (device, inode, type), which never changes for an inode, from the attribute cache when there is
 // one (AT_STATX_DONT_SYNC): on a network filesystem that saves a round trip per check.
