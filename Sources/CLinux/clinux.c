@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/fsuid.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -85,6 +86,19 @@ int clinux_install_interrupting_handler(int signal) {
     action.sa_handler = clinux_ignore_signal;
     sigemptyset(&action.sa_mask);
     return sigaction(signal, &action, NULL);
+}
+
+int clinux_bind_remount(const char *path, unsigned flags) {
+    unsigned long ms = MS_REMOUNT | MS_BIND;
+    if (flags & CLINUX_MOUNT_RDONLY) ms |= MS_RDONLY;
+    if (flags & CLINUX_MOUNT_NOSUID) ms |= MS_NOSUID;
+    if (flags & CLINUX_MOUNT_NODEV) ms |= MS_NODEV;
+    if (flags & CLINUX_MOUNT_NOEXEC) ms |= MS_NOEXEC;
+    if (flags & CLINUX_MOUNT_NODIRATIME) ms |= MS_NODIRATIME;
+    if (flags & CLINUX_MOUNT_NOATIME) ms |= MS_NOATIME;
+    else if (flags & CLINUX_MOUNT_RELATIME) ms |= MS_RELATIME;
+    else ms |= MS_STRICTATIME;
+    return mount(NULL, path, NULL, ms, NULL);
 }
 
 int clinux_identity(int fd, uint64_t *device, uint64_t *inode, uint32_t *mode) {

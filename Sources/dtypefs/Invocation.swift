@@ -62,6 +62,7 @@ extension Invocation {
         request.foreground = foreground || debug
         request.debug = debug
         for text in optionText { try request.options.apply(text) }
+        try request.options.validate()
         return .mount(request)
     }
 }

@@ -16,6 +16,7 @@ enum MountCommand {
     }
 
     static func run(_ request: MountRequest) -> Int32 {
+        if request.options.remount { return RemountCommand.run(request) }
         limitMallocArenas()
         let source: String, mountpoint: String
         do throws(UsageError) {
@@ -59,6 +60,18 @@ enum MountCommand {
         } catch {
             printError("\(error)")
             return ExitStatus.failure
+        }
+        // Flags libfuse cannot pass (nodiratime, strictatime): set now, or unmount and say why.
+        let afterMount = options.mountPointFlags.filter(MountPointFlags.afterMountNames.contains)
+        if !afterMount.isEmpty {
+            var flags = MountPointFlags(options: MountTable.current().topmost(at: mountpoint)?.options ?? [])
+            for option in afterMount { flags.apply(option) }
+            do throws(Errno) {
+                try flags.set(on: mountpoint)
+            } catch {
+                printError("cannot set \(afterMount.joined(separator: ",")) on \(mountpoint): \(error); not mounted")
+                return ExitStatus.failure  // the session unmounts as it goes
+            }
         }
         if !request.foreground {
             DaemonLog.configure(destination: .syslog, debug: request.debug)

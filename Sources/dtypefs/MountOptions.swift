@@ -17,6 +17,16 @@ struct MountOptions: Equatable {
     var fileSystemName: String?
     /// Kernel mount flags passed on as given (nosuid, nodev, noexec, noatime, ...).
     var mountFlags: [String] = []
+    /// Every mount point flag given (ro, nosuid, nodiratime, ...), in order: those libfuse cannot
+    /// pass are set right after mounting, and a remount sets them all (MountPointFlags).
+    var mountPointFlags: [String] = []
+    /// `remount`: change the flags of a running dtypefs mount (mount -o remount).
+    var remount = false
+    /// The daemon's own options given (dtype, attr_timeout, ...): a remount cannot change them.
+    var daemonOptionKeys: [String] = []
+    /// Options the kernel lists for every FUSE mount (user_id=0, ...): mount(8) hands them back on
+    /// a remount; libfuse sets them itself, so a mount refuses them.
+    var fuseKernelOptions: [String] = []
 
     /// Kernel mount flags libfuse 3.14 passes on.
     static let kernelMountFlags: Set<String> = [
@@ -24,9 +34,13 @@ struct MountOptions: Equatable {
     ]
     /// mount(8) passes relatime, the kernel's default for new mounts, which libfuse does not know.
     static let kernelDefaultFlags: Set<String> = ["relatime"]
-    /// Kernel flags libfuse 3.14 cannot set: refused by name rather than silently dropped.
-    static let unsupportedMountFlags: Set<String> = [
-        "norelatime", "strictatime", "nostrictatime", "diratime", "nodiratime", "lazytime", "nolazytime",
+    /// Kernel flags of the superblock that FUSE cannot take: refused by name, never dropped silently.
+    static let unsupportedMountFlags: Set<String> = ["lazytime", "nolazytime"]
+
+    /// Options that configure the daemon: fixed for the life of a mount.
+    static let daemonOptions: Set<String> = [
+        "dtype", "attr_timeout", "entry_timeout", "negative_timeout", "max_threads", "readdirplus",
+        "verify_threads", "readahead_listings", "fsname", "noallow_other",
     ]
 
     /// Options mount(8) or fstab users write that mean nothing to the filesystem itself.
@@ -43,9 +57,20 @@ struct MountOptions: Equatable {
         }
     }
 
+    /// Checks what only the whole option list can tell.
+    func validate() throws(UsageError) {
+        if !remount, let first = fuseKernelOptions.first {
+            throw UsageError("option '\(first)' is set by libfuse itself and cannot be given")
+        }
+    }
+
     private mutating func applyOne(_ option: String) throws(UsageError) {
         let (key, value) = Self.keyValue(option)
+        if value == nil, MountPointFlags.optionNames.contains(key) { mountPointFlags.append(key) }
+        if Self.daemonOptions.contains(key) { daemonOptionKeys.append(key) }
         switch key {
+        case "remount": try noValue(key, value); remount = true
+        case "user_id", "group_id", "rootmode", "blksize", "max_read", "fd": fuseKernelOptions.append(key)
         case "dtype":
             guard let value, let policy = DTypePolicy(rawValue: value) else {
                 throw UsageError("bad value '\(value ?? "")' for option dtype (expected verify, unknown or passthrough)")
@@ -85,7 +110,7 @@ struct MountOptions: Equatable {
             if value == nil, Self.kernelMountFlags.contains(key) {
                 mountFlags.removeAll { $0 == key }
                 mountFlags.append(key)
-            } else if value == nil, Self.kernelDefaultFlags.contains(key) {
+            } else if value == nil, Self.kernelDefaultFlags.contains(key) || MountPointFlags.afterMountNames.contains(key) {
                 return
             } else if value == nil, Self.unsupportedMountFlags.contains(key) {
                 throw UsageError("option '\(key)' cannot be set on a FUSE mount (libfuse 3.14 does not pass it to the kernel)")

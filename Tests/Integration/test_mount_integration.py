@@ -379,6 +379,35 @@ def test_mount_error_is_reported(system_binary, workdir, case):
         assert daemon_pids(source, mnt) == [], "no daemon may be left after a failed mount"
 
 
+def test_remount_changes_mount_point_flags(system_binary, workdir):
+    """xfstests generic/003: `mount -o remount,nodiratime` reaches dtypefs through mount.fuse3 as
+    `-o ...,remount,nodiratime`; the flags change, the daemon keeps serving. Flags libfuse 3.14
+    cannot pass (nodiratime, strictatime) are set right after mounting."""
+    src, mnt = workdir / "src", workdir / "mnt"
+    (src / "f").write_text("x\n")
+    fstab = write_fstab(workdir / "fstab", [(src, mnt, FSTYPE, "nodiratime,noatime", 0, 0)])
+    with cleanup_daemons(src, mnt):
+        result = run(["mount", "--fstab", fstab, mnt])
+        assert result.returncode == 0, describe(result)
+        assert {"nodiratime", "noatime"} <= set(fsmount.mount_entry(mnt)["options"].split(",")), fsmount.mount_entry(mnt)
+        pids = daemon_pids(src, mnt)
+        result = run(["mount", "-o", "remount,ro,strictatime", mnt])
+        assert result.returncode == 0, describe(result)
+        options = set(fsmount.mount_entry(mnt)["options"].split(","))
+        assert "ro" in options and "noatime" not in options and "relatime" not in options, options
+        with pytest.raises(OSError):
+            (mnt / "new").write_text("must fail: ro")
+        result = run(["mount", "-o", "remount,rw", mnt])
+        assert result.returncode == 0, describe(result)
+        (mnt / "new").write_text("rw\n")
+        assert (src / "new").read_text() == "rw\n"
+        assert daemon_pids(src, mnt) == pids, "a remount must not start or stop a daemon"
+        result = run(["umount", mnt])
+        assert result.returncode == 0, describe(result)
+        result = run(["dtypefs", src, mnt, "-o", "remount,nodiratime"], env={**os.environ, "PATH": MOUNT_FUSE_PATH})
+        assert result.returncode == 1 and "not a dtypefs mount" in result.stderr, describe(result)
+
+
 # ---------------------------------------------------------------------------------------------
 # (f) background mode, without mount(8).
 

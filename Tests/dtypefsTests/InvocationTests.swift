@@ -37,6 +37,19 @@ import Testing
         #expect(!request.options.readOnly)
     }
 
+    @Test func flagsLibfuseCannotPassAreSetAfterMountingAndRemountIsRecognised() throws {
+        let request = try mount("/src", "/mnt", "-o", "nodiratime,noatime,dtype=unknown")
+        #expect(request.options.mountPointFlags == ["nodiratime", "noatime"])
+        #expect(request.options.mountFlags == ["noatime"])
+        // What mount(8) hands mount.fuse3 for `mount -o remount,nodiratime MNT`.
+        let remount = try mount("/src", "/mnt", "-o", "rw,nosuid,nodev,relatime,remount,nodiratime,user_id=0,group_id=0,default_permissions,allow_other")
+        #expect(remount.options.remount)
+        #expect(remount.options.mountPointFlags == ["rw", "nosuid", "nodev", "relatime", "nodiratime"])
+        #expect(remount.options.daemonOptionKeys.isEmpty)
+        #expect(usageError("/src", "/mnt", "-o", "user_id=0") == "option 'user_id' is set by libfuse itself and cannot be given")
+        #expect(usageError("/src", "/mnt", "-o", "lazytime")?.contains("lazytime") == true)
+    }
+
     @Test func optionsAnywhereAndJoined() throws {
         let request = try mount("-f", "-odtype=passthrough,ro", "/src", "-o", "attr_timeout=0.5,entry_timeout=0", "/mnt", "-o", "noallow_other,max_threads=4,fsname=//server/share")
         #expect(request.foreground)

@@ -50,6 +50,18 @@ int clinux_set_fsetid_effective(int enabled);
 // function. Installs a handler that does nothing, without SA_RESTART: a blocking syscall of the
 // thread it is sent to fails with EINTR.
 int clinux_install_interrupting_handler(int signal);
+// Why: the flags of a mount point (ST_NOATIME, MS_BIND, MS_STRICTATIME, ...) are declared only
+// under _GNU_SOURCE. A mount point's flags as CLINUX_MOUNT_* bits (read from the mount table); neither NOATIME nor RELATIME
+// means strictatime.
+#define CLINUX_MOUNT_RDONLY 1
+#define CLINUX_MOUNT_NOSUID 2
+#define CLINUX_MOUNT_NODEV 4
+#define CLINUX_MOUNT_NOEXEC 8
+#define CLINUX_MOUNT_NOATIME 16
+#define CLINUX_MOUNT_RELATIME 32
+#define CLINUX_MOUNT_NODIRATIME 64
+// Sets exactly `flags` on the mount point at `path` (a bind remount: any filesystem, no daemon).
+int clinux_bind_remount(const char *path, unsigned flags);
 // Why: statx is declared only under _GNU_SOURCE. Reads the identity of the object behind `fd`
 // (device, inode, type), which never changes for an inode, from the attribute cache when there is
 // one (AT_STATX_DONT_SYNC): on a network filesystem that saves a round trip per check.
