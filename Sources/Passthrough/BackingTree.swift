@@ -13,12 +13,12 @@ final class BackingTree: Sendable {
     let nodes: NodeTable
 
     /// Opens `path` as the backing root. The path itself may contain symlinks: the user chose it.
-    init(path: String) throws(Errno) {
+    init(path: String, inodeNumbers: InodeNumbers = .stable) throws(Errno) {
         let descriptor = try retryingInterrupts { Glibc.open(path, clinux_O_PATH | O_DIRECTORY | O_CLOEXEC) }
         do throws(Errno) {
             let status = try SystemCall.status(of: descriptor)
             root = descriptor
-            nodes = NodeTable(rootKey: InodeKey(status))
+            nodes = NodeTable(rootKey: InodeKey(status), inodeNumbers: inodeNumbers)
         } catch {
             SystemCall.close(descriptor)
             throw error
@@ -88,7 +88,7 @@ final class BackingTree: Sendable {
             do throws(Errno) {
                 let status = freshStatus ? try SystemCall.status(of: descriptor) : nil
                 let identity = if let status { InodeKey(status) } else { try SystemCall.identity(of: descriptor) }
-                if identity == key { return (descriptor, status) }
+                if nodes.isSameObject(identity, as: key) { return (descriptor, status) }
                 nodes.removeLink(of: node, path: path)
             } catch where error == Errno(ESTALE) {
                 // Removed between open and fstat (path-based FUSE filesystems say ESTALE): gone.

@@ -13,7 +13,7 @@ import Synchronization
 /// dropped name may be the only one left (20 links, the 8 newest removed: xfstests generic/002).
 final class NodeTable: Sendable {
     /// A name of a node: a directory entry `name` in the directory node `parent`.
-    struct Link: Equatable {
+    struct Link: Hashable {
         var parent: NodeID
         var name: [UInt8]
     }
@@ -26,15 +26,20 @@ final class NodeTable: Sendable {
 
     private struct State: ~Copyable {
         var nodes = NodeSlab()
+        /// With stable inode numbers: the node of each backing object.
         var nodeByKey: [InodeKey: UInt64] = [:]
+        /// With unstable inode numbers: the node of each name.
+        var nodeByName: [Link: UInt64] = [:]
     }
 
     /// Deeper than any path the kernel accepts (PATH_MAX / 2): a longer chain can only be a cycle.
     private static let maximumDepth = 2048
 
     private let state: Mutex<State>
+    let inodeNumbers: InodeNumbers
 
-    init(rootKey: InodeKey) {
+    init(rootKey: InodeKey, inodeNumbers: InodeNumbers = .stable) {
+        self.inodeNumbers = inodeNumbers
         var initial = State()
         let root = initial.nodes.insert(Node(key: rootKey, links: [], lookups: 1))
         precondition(root == NodeID.root.rawValue, "the first node must get FUSE's root ID")
@@ -42,10 +47,32 @@ final class NodeTable: Sendable {
         state = Mutex(initial)
     }
 
+    /// Whether an object found with `identity` is the one the node of `key` stands for: the same
+    /// number with stable numbers; the same type and device with unstable ones. A type change is
+    /// never accepted: the kernel would see its cached inode change type (EIO).
+    func isSameObject(_ identity: InodeKey, as key: InodeKey) -> Bool {
+        switch inodeNumbers {
+        case .stable: identity == key
+        case .unstable: identity.type == key.type && identity.device == key.device
+        }
+    }
+
     /// The node for the backing object `key` reached as `name` in `parent`, with one more lookup.
     func remember(parent: NodeID, name: [UInt8], key: InodeKey) -> NodeID {
         state.withLock { state in
             let link = Link(parent: parent, name: name)
+            if inodeNumbers == .unstable {
+                if let id = state.nodeByName[link], var node = state.nodes[id], isSameObject(key, as: node.key) {
+                    node.lookups += 1
+                    node.key = key
+                    state.nodes[id] = node
+                    return NodeID(id)
+                }
+                // New, or another type now: the old node keeps the old object for whoever holds it.
+                let id = state.nodes.insert(Node(key: key, links: [link], lookups: 1))
+                state.nodeByName[link] = id
+                return NodeID(id)
+            }
             if let id = state.nodeByKey[key], var node = state.nodes[id] {
                 // The root reached again (a bind mount of it inside itself): its lookups don't count.
                 if id == NodeID.root.rawValue { return .root }
@@ -76,6 +103,7 @@ final class NodeTable: Sendable {
             }
             state.nodes[node.rawValue] = nil
             if state.nodeByKey[entry.key] == node.rawValue { state.nodeByKey[entry.key] = nil }
+            for link in entry.links where state.nodeByName[link] == node.rawValue { state.nodeByName[link] = nil }
             return true
         }
     }
@@ -110,9 +138,15 @@ final class NodeTable: Sendable {
         state.withLock { state in
             guard var entry = state.nodes[node.rawValue] else { return }
             // A name whose parents are gone cannot reach anything either.
-            entry.links.removeAll { link in Self.path(of: link, in: state).map { $0 == path } ?? true }
+            var dropped: [Link] = []
+            entry.links.removeAll { link in
+                let dead = Self.path(of: link, in: state).map { $0 == path } ?? true
+                if dead { dropped.append(link) }
+                return dead
+            }
             guard entry.links.count > 0 else { return }
             state.nodes[node.rawValue] = entry
+            for link in dropped where state.nodeByName[link] == node.rawValue { state.nodeByName[link] = nil }
         }
     }
 
@@ -132,8 +166,21 @@ final class NodeTable: Sendable {
     /// `name` in `parent` no longer reaches `key` (unlinked, or replaced by a rename).
     func removeLink(parent: NodeID, name: [UInt8], key: InodeKey) {
         state.withLock { state in
-            guard let id = state.nodeByKey[key] else { return }
-            state.nodes[id]?.links.removeAll { $0.parent == parent && $0.name == name }
+            let link = Link(parent: parent, name: name)
+            guard let id = id(of: key, named: link, in: state) else { return }
+            state.nodes[id]?.links.removeAll { $0 == link }
+            if state.nodeByName[link] == id { state.nodeByName[link] = nil }
+        }
+    }
+
+    /// The node of the object `key` that `link` reaches (by number or by name).
+    private func id(of key: InodeKey, named link: Link, in state: borrowing State) -> UInt64? {
+        switch inodeNumbers {
+        case .stable:
+            return state.nodeByKey[key]
+        case .unstable:
+            guard let id = state.nodeByName[link], let node = state.nodes[id], isSameObject(key, as: node.key) else { return nil }
+            return id
         }
     }
 
@@ -141,10 +188,12 @@ final class NodeTable: Sendable {
     /// reuses the inode number gets a new node, not the kernel's cached inode of the dying one. Done
     /// before the removal, so a concurrent create that recycles the number cannot slip in between;
     /// `finishDetach` or `reattach` follows.
-    func detach(key: InodeKey) -> NodeID? {
+    func detach(parent: NodeID, name: [UInt8], key: InodeKey) -> NodeID? {
         state.withLock { state in
-            guard let id = state.nodeByKey[key], id != NodeID.root.rawValue else { return nil }
+            let link = Link(parent: parent, name: name)
+            guard let id = id(of: key, named: link, in: state), id != NodeID.root.rawValue else { return nil }
             state.nodeByKey[key] = nil
+            if state.nodeByName[link] == id { state.nodeByName[link] = nil }
             return NodeID(id)
         }
     }
@@ -155,22 +204,34 @@ final class NodeTable: Sendable {
     }
 
     /// The removal failed: the object still exists, so its node is found by its key again.
-    func reattach(_ node: NodeID, key: InodeKey) {
+    func reattach(_ node: NodeID, parent: NodeID, name: [UInt8], key: InodeKey) {
         state.withLock { state in
-            guard state.nodes[node.rawValue] != nil, state.nodeByKey[key] == nil else { return }
-            state.nodeByKey[key] = node.rawValue
+            guard state.nodes[node.rawValue] != nil else { return }
+            switch inodeNumbers {
+            case .stable:
+                if state.nodeByKey[key] == nil { state.nodeByKey[key] = node.rawValue }
+            case .unstable:
+                let link = Link(parent: parent, name: name)
+                if state.nodeByName[link] == nil { state.nodeByName[link] = node.rawValue }
+            }
         }
     }
 
-    /// `key` was renamed from `name` in `parent` to `newName` in `newParent`.
-    func moveLink(key: InodeKey, from parent: NodeID, _ name: [UInt8], to newParent: NodeID, _ newName: [UInt8]) {
+    /// A rename: each `key` moved from its `from` name to its `to` name (two for an exchange). The
+    /// nodes are all found before any name moves, since an exchange swaps names between them.
+    func moveLinks(_ moves: [(key: InodeKey, from: Link, to: Link)]) {
         state.withLock { state in
-            guard let id = state.nodeByKey[key], var entry = state.nodes[id] else { return }
-            let old = Link(parent: parent, name: name)
-            let new = Link(parent: newParent, name: newName)
-            entry.links.removeAll { $0 == old || $0 == new }
-            entry.links.insertFirst(new)
-            state.nodes[id] = entry
+            let ids = moves.map { id(of: $0.key, named: $0.from, in: state) }
+            for (move, id) in zip(moves, ids) {
+                if state.nodeByName[move.from] == id { state.nodeByName[move.from] = nil }
+            }
+            for (move, id) in zip(moves, ids) {
+                guard let id, var entry = state.nodes[id] else { continue }
+                entry.links.removeAll { $0 == move.from || $0 == move.to }
+                entry.links.insertFirst(move.to)
+                state.nodes[id] = entry
+                if inodeNumbers == .unstable { state.nodeByName[move.to] = id }
+            }
         }
     }
 

@@ -1,6 +1,8 @@
 /// How the passthrough filesystem answers, fixed at mount time.
 public struct PassthroughConfiguration: Sendable {
     public var dtype: DTypePolicy = .verify
+    /// Whether the backing's inode numbers identify its objects (see `InodeNumbers`).
+    public var inodeNumbers: InodeNumbers = .stable
     /// Seconds the kernel may trust a name → inode answer.
     public var entryTimeout: Double = 1
     /// Seconds the kernel may trust attributes.

@@ -79,7 +79,7 @@ extension PassthroughFileSystem {
                 }
             }) else { return nil }
             stream = DirectoryStream(descriptor: descriptor, node: .none)
-            guard (try? SystemCall.identity(of: descriptor)) == key else { return nil }
+            guard let identity = try? SystemCall.identity(of: descriptor), tree.nodes.isSameObject(identity, as: key) else { return nil }
         }
         let whole = try? stream.readWhole(readLinks: readLinks) { stream in verifier.verify(stream, count: stream.records.count) }
         return whole == true ? stream : nil

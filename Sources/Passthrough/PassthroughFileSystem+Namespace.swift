@@ -63,11 +63,13 @@ extension PassthroughFileSystem {
             // The key tells which node loses this name (a hard link keeps its other names).
             let before = try? SystemCall.status(in: directory, cName)
             let key = before.map(InodeKey.init)
-            let dying = before.flatMap { status in Self.isLastName(status) ? tree.nodes.detach(key: InodeKey(status)) : nil }
+            let dying = before.flatMap { status in
+                Self.isLastName(status) ? tree.nodes.detach(parent: parent, name: name.bytes, key: InodeKey(status)) : nil
+            }
             do throws(Errno) {
                 try SystemCall.unlink(in: directory, cName, flags: flags)
             } catch {
-                if let dying, let key { tree.nodes.reattach(dying, key: key) }
+                if let dying, let key { tree.nodes.reattach(dying, parent: parent, name: name.bytes, key: key) }
                 throw error
             }
             if let dying, let before {
@@ -94,25 +96,28 @@ extension PassthroughFileSystem {
                 let exchange = flags & clinux_RENAME_EXCHANGE != 0
                 // A target that loses its last name is detached first, as in unlink.
                 let dying = replacedStatus.flatMap { status in
-                    !exchange && InodeKey(status) != moving && Self.isLastName(status) ? tree.nodes.detach(key: InodeKey(status)) : nil
+                    !exchange && InodeKey(status) != moving && Self.isLastName(status)
+                        ? tree.nodes.detach(parent: newParent, name: newName.bytes, key: InodeKey(status)) : nil
                 }
                 do throws(Errno) {
                     try SystemCall.rename(from: directory, cName, to: newDirectory, cNewName, flags: flags)
                 } catch {
-                    if let dying, let replaced { tree.nodes.reattach(dying, key: replaced) }
+                    if let dying, let replaced { tree.nodes.reattach(dying, parent: newParent, name: newName.bytes, key: replaced) }
                     throw error
                 }
+                let old = NodeTable.Link(parent: parent, name: name.bytes)
+                let new = NodeTable.Link(parent: newParent, name: newName.bytes)
+                var moves: [(key: InodeKey, from: NodeTable.Link, to: NodeTable.Link)] = []
                 if exchange, let replaced {
-                    tree.nodes.moveLink(key: replaced, from: newParent, newName.bytes, to: parent, name.bytes)
+                    moves.append((replaced, new, old))
                 } else if let dying, let replacedStatus {
                     tree.nodes.finishDetach(dying)
                     removedObjects.add(dying, lastSeen: replacedStatus)
                 } else if let replaced, replaced != moving {
                     tree.nodes.removeLink(parent: newParent, name: newName.bytes, key: replaced)
                 }
-                if let moving {
-                    tree.nodes.moveLink(key: moving, from: parent, name.bytes, to: newParent, newName.bytes)
-                }
+                if let moving { moves.append((moving, old, new)) }
+                tree.nodes.moveLinks(moves)
             }
         }
     }

@@ -24,7 +24,7 @@ public final class PassthroughFileSystem: FileSystem {
         self.configuration = configuration
         let statistics = ListingStatistics()
         self.statistics = statistics
-        let tree = try BackingTree(path: source)
+        let tree = try BackingTree(path: source, inodeNumbers: configuration.inodeNumbers)
         let verifier = EntryVerifier(concurrency: configuration.verifyConcurrency)
         self.tree = tree
         self.verifier = verifier

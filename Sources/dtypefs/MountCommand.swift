@@ -29,6 +29,9 @@ enum MountCommand {
         let options = request.options
         var passthroughConfiguration = PassthroughConfiguration()
         passthroughConfiguration.dtype = options.dtype
+        let inodeChoice = options.inodeNumbers.map { ($0, "as asked") }
+            ?? InodeNumbersChoice.automatic(forSource: source, in: MountTable.current())
+        passthroughConfiguration.inodeNumbers = inodeChoice.0
         passthroughConfiguration.attributeTimeout = options.attributeTimeout
         passthroughConfiguration.entryTimeout = options.entryTimeout
         passthroughConfiguration.negativeTimeout = options.negativeTimeout
@@ -78,6 +81,7 @@ enum MountCommand {
             session.detach()
         }
         let description = "\(source) on \(mountpoint) (dtype=\(options.dtype.rawValue), "
+            + "inodes=\(inodeChoice.0.rawValue) (\(inodeChoice.1)), "
             + "\(mountConfiguration.readOnly ? "ro" : "rw"), allow_other=\(mountConfiguration.allowOther ? "yes" : "no"), "
             + "entry_timeout=\(options.entryTimeout), attr_timeout=\(options.attributeTimeout), "
             + "negative_timeout=\(options.negativeTimeout), max_threads=\(options.maxThreads))"

@@ -4,6 +4,8 @@ import Passthrough
 /// mount.fuse3 hand to every FUSE program.
 struct MountOptions: Equatable {
     var dtype: DTypePolicy = .verify
+    /// nil: `inodes=auto`, decided from the source's filesystem (InodeNumbersChoice).
+    var inodeNumbers: InodeNumbers?
     /// nil: the default (on when running as root, so an overlay stays visible to every user).
     var allowOther: Bool?
     var readOnly = false
@@ -39,7 +41,7 @@ struct MountOptions: Equatable {
 
     /// Options that configure the daemon: fixed for the life of a mount.
     static let daemonOptions: Set<String> = [
-        "dtype", "attr_timeout", "entry_timeout", "negative_timeout", "max_threads", "readdirplus",
+        "dtype", "inodes", "attr_timeout", "entry_timeout", "negative_timeout", "max_threads", "readdirplus",
         "verify_threads", "readahead_listings", "fsname", "noallow_other",
     ]
 
@@ -76,6 +78,12 @@ struct MountOptions: Equatable {
                 throw UsageError("bad value '\(value ?? "")' for option dtype (expected verify, unknown or passthrough)")
             }
             dtype = policy
+        case "inodes":
+            switch value {
+            case "auto": inodeNumbers = nil
+            case let value? where InodeNumbers(rawValue: value) != nil: inodeNumbers = InodeNumbers(rawValue: value)
+            default: throw UsageError("bad value '\(value ?? "")' for option inodes (expected auto, stable or unstable)")
+            }
         case "allow_other": try noValue(key, value); allowOther = true
         case "noallow_other": try noValue(key, value); allowOther = false
         case "ro": try noValue(key, value); readOnly = true

@@ -50,6 +50,12 @@
 
 struct emulator_options {
     unsigned latency_us;
+    int noserverino;
+    int nocase;
+    int noxattr;
+    int nolink;
+    int fifo_dirs;
+    char *outage;
     int show_help;
 };
 
@@ -61,6 +67,12 @@ enum { KEY_HELP };
 
 static const struct fuse_opt emulator_opts[] = {
     {"latency_us=%u", offsetof(struct emulator_options, latency_us), 0},
+    {"noserverino", offsetof(struct emulator_options, noserverino), 1},
+    {"nocase", offsetof(struct emulator_options, nocase), 1},
+    {"noxattr", offsetof(struct emulator_options, noxattr), 1},
+    {"nolink", offsetof(struct emulator_options, nolink), 1},
+    {"fifo_dirs", offsetof(struct emulator_options, fifo_dirs), 1},
+    {"outage=%s", offsetof(struct emulator_options, outage), 0},
     FUSE_OPT_KEY("-h", KEY_HELP),
     FUSE_OPT_KEY("--help", KEY_HELP),
     FUSE_OPT_END,
@@ -76,10 +88,21 @@ static void round_trips(unsigned count) {
     }
 }
 
-/* One round trip: what every request costs. */
-static void round_trip(void) {
+/* One round trip: what every request costs. While the outage file exists (-o outage=PATH) the
+ * server is away, as while CIFS reconnects: every request fails with EHOSTDOWN. */
+static int round_trip(void) {
+    if (options.outage != NULL && access(options.outage, F_OK) == 0)
+        return -EHOSTDOWN;
     round_trips(1);
+    return 0;
 }
+
+#define ROUND_TRIP()                  \
+    do {                              \
+        int down_ = round_trip();     \
+        if (down_ != 0)               \
+            return down_;             \
+    } while (0)
 
 /* CIFS opens, reads and closes a 1067-byte file to tell whether it is an XSym link (in the getattr
  * that revalidates it, check_mf_symlink): beyond the request's own round trip, two more. */
@@ -91,11 +114,63 @@ static bool is_xsym_candidate(const struct stat *st) {
     return S_ISREG(st->st_mode) && st->st_size == XSYM_FILE_SIZE;
 }
 
-/* FUSE paths start with "/"; the *at calls want them relative to the backing directory. */
+static const char *fold_case(const char *path);
+
+/* FUSE paths start with "/"; the *at calls want them relative to the backing directory. With
+ * -o nocase each component is matched without regard to case, as a Windows server does. */
 static const char *rel(const char *path) {
     while (*path == '/')
         path++;
-    return *path ? path : ".";
+    if (!*path)
+        return ".";
+    return options.nocase ? fold_case(path) : path;
+}
+
+/* `path` (relative) with each component that does not exist as spelt replaced by the entry of
+ * its directory that matches it without regard to case; a component that matches nothing stays
+ * as spelt (a name being created). Kept in one of a few thread-local buffers, since an
+ * operation may hold two paths at once (rename, link). */
+static const char *fold_case(const char *path) {
+    static __thread char buffers[4][PATH_MAX];
+    static __thread unsigned next;
+    char *out = buffers[next++ % 4];
+    size_t used = 0;
+    const char *component = path;
+    while (*component) {
+        const char *end = strchrnul(component, '/');
+        size_t len = (size_t)(end - component);
+        if (used + len + 2 >= PATH_MAX)
+            return path;
+        if (used > 0)
+            out[used++] = '/';
+        memcpy(out + used, component, len);
+        out[used + len] = '\0';
+        struct stat st;
+        if (fstatat(backing_fd, out, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+            out[used] = '\0';
+            int dir = openat(backing_fd, used ? out : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            DIR *d = dir == -1 ? NULL : fdopendir(dir);
+            struct dirent *e;
+            bool found = false;
+            while (d != NULL && (e = readdir(d)) != NULL) {
+                if (strlen(e->d_name) == len && strncasecmp(e->d_name, component, len) == 0) {
+                    memcpy(out + used, e->d_name, len);
+                    found = true;
+                    break;
+                }
+            }
+            if (!found)
+                memcpy(out + used, component, len);
+            if (d != NULL)
+                closedir(d);
+            else if (dir != -1)
+                close(dir);
+        }
+        used += len;
+        out[used] = '\0';
+        component = *end ? end + 1 : end;
+    }
+    return out;
 }
 
 /* Returns the decoded target length if BACKING's `path` is an XSym file, else a negative errno. */
@@ -290,7 +365,9 @@ static void *emu_init(struct fuse_conn_info *conn, struct fuse_config *cfg) {
      * entries, as cifs_filldir primes the CIFS caches from a FIND reply. emu_readdir decides which
      * entries are primed. */
     conn->want |= conn->capable & (FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO);
-    cfg->use_ino = 1;
+    /* -o noserverino: inode numbers are made up per kernel inode, new after each forget, as CIFS
+     * makes them with noserverino (or when it disables serverino by itself). */
+    cfg->use_ino = !options.noserverino;
     /* Handle operations get their path too (nullpath_ok off): a change through one hard link must
      * invalidate the kernel's cache of the other names, not of the one the kernel is using.
      * hard_remove stays off: fstat(2) reaches getattr without a handle, so an unlinked open file
@@ -300,7 +377,7 @@ static void *emu_init(struct fuse_conn_info *conn, struct fuse_config *cfg) {
 }
 
 static int emu_getattr(const char *path, struct stat *st, struct fuse_file_info *fi) {
-    round_trip();
+    ROUND_TRIP();
     char target[XSYM_MAX_TARGET + 1];
     if (fi != NULL) {
         if (fstat((int)fi->fh, st) == -1)
@@ -328,7 +405,7 @@ static int emu_getattr(const char *path, struct stat *st, struct fuse_file_info 
 }
 
 static int emu_access(const char *path, int mask) {
-    round_trip();
+    ROUND_TRIP();
     return faccessat(backing_fd, rel(path), mask, AT_SYMLINK_NOFOLLOW) == -1 ? -errno : 0;
 }
 
@@ -339,16 +416,16 @@ static int emu_access(const char *path, int mask) {
  */
 static int emu_readlink(const char *path, char *buf, size_t size) {
     if (size == 0) {
-        round_trip();
+        ROUND_TRIP();
         return -EINVAL;
     }
     struct stat raw;
     if (fstatat(backing_fd, rel(path), &raw, AT_SYMLINK_NOFOLLOW) == -1) {
-        round_trip();
+        ROUND_TRIP();
         return -errno;
     }
     if (!is_xsym_candidate(&raw))
-        round_trip();
+        ROUND_TRIP();
     if (S_ISLNK(raw.st_mode)) {
         ssize_t n = readlinkat(backing_fd, rel(path), buf, size - 1);
         if (n == -1)
@@ -367,7 +444,7 @@ static int emu_readlink(const char *path, char *buf, size_t size) {
 }
 
 static int emu_mknod(const char *path, mode_t mode, dev_t rdev) {
-    round_trip();
+    ROUND_TRIP();
     int res;
     if (S_ISREG(mode)) {
         res = openat(backing_fd, rel(path), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, mode);
@@ -385,7 +462,7 @@ static int emu_mknod(const char *path, mode_t mode, dev_t rdev) {
 }
 
 static int emu_mkdir(const char *path, mode_t mode) {
-    round_trip();
+    ROUND_TRIP();
     if (mkdirat(backing_fd, rel(path), mode) == -1)
         return -errno;
     give_to_caller(path);
@@ -393,7 +470,7 @@ static int emu_mkdir(const char *path, mode_t mode) {
 }
 
 static int emu_unlink(const char *path) {
-    round_trip();
+    ROUND_TRIP();
     struct stat before;
     bool known = fstatat(backing_fd, rel(path), &before, AT_SYMLINK_NOFOLLOW) == 0;
     if (unlinkat(backing_fd, rel(path), 0) == -1)
@@ -405,13 +482,13 @@ static int emu_unlink(const char *path) {
 }
 
 static int emu_rmdir(const char *path) {
-    round_trip();
+    ROUND_TRIP();
     return unlinkat(backing_fd, rel(path), AT_REMOVEDIR) == -1 ? -errno : 0;
 }
 
 /* What cifs_symlink does with mfsymlinks: a new 0644 regular file holding the XSym text. */
 static int emu_symlink(const char *target, const char *path) {
-    round_trip();
+    ROUND_TRIP();
     char buf[XSYM_FILE_SIZE];
     int res = xsym_encode(target, buf);
     if (res < 0)
@@ -433,7 +510,7 @@ static int emu_symlink(const char *target, const char *path) {
 }
 
 static int emu_rename(const char *from, const char *to, unsigned int flags) {
-    round_trip();
+    ROUND_TRIP();
     struct stat victim;
     bool replaces = !(flags & RENAME_EXCHANGE) &&
                     fstatat(backing_fd, rel(to), &victim, AT_SYMLINK_NOFOLLOW) == 0;
@@ -446,7 +523,9 @@ static int emu_rename(const char *from, const char *to, unsigned int flags) {
 }
 
 static int emu_link(const char *from, const char *to) {
-    round_trip();
+    ROUND_TRIP();
+    if (options.nolink)
+        return -EPERM; /* many servers have no hard links */
     if (linkat(backing_fd, rel(from), backing_fd, rel(to), 0) == -1)
         return -errno;
     struct stat st;
@@ -459,7 +538,7 @@ static int emu_link(const char *from, const char *to) {
 }
 
 static int emu_chmod(const char *path, mode_t mode, struct fuse_file_info *fi) {
-    round_trip();
+    ROUND_TRIP();
     int res = fi != NULL ? fchmod((int)fi->fh, mode)
                          : fchmodat(backing_fd, rel(path), mode, AT_SYMLINK_NOFOLLOW);
     if (res == -1)
@@ -469,7 +548,7 @@ static int emu_chmod(const char *path, mode_t mode, struct fuse_file_info *fi) {
 }
 
 static int emu_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi) {
-    round_trip();
+    ROUND_TRIP();
     int res = fi != NULL ? fchown((int)fi->fh, uid, gid)
                          : fchownat(backing_fd, rel(path), uid, gid, AT_SYMLINK_NOFOLLOW);
     if (res == -1)
@@ -479,7 +558,7 @@ static int emu_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_in
 }
 
 static int emu_truncate(const char *path, off_t size, struct fuse_file_info *fi) {
-    round_trip();
+    ROUND_TRIP();
     int res;
     if (fi != NULL) {
         res = ftruncate((int)fi->fh, size) == -1 ? -errno : 0;
@@ -496,7 +575,7 @@ static int emu_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 }
 
 static int emu_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi) {
-    round_trip();
+    ROUND_TRIP();
     int res = fi != NULL ? futimens((int)fi->fh, tv)
                          : utimensat(backing_fd, rel(path), tv, AT_SYMLINK_NOFOLLOW);
     if (res == -1)
@@ -506,7 +585,7 @@ static int emu_utimens(const char *path, const struct timespec tv[2], struct fus
 }
 
 static int emu_open(const char *path, struct fuse_file_info *fi) {
-    round_trip();
+    ROUND_TRIP();
     int fd = openat(backing_fd, rel(path), fi->flags | O_NOFOLLOW | O_CLOEXEC);
     if (fd == -1)
         return -errno;
@@ -517,7 +596,7 @@ static int emu_open(const char *path, struct fuse_file_info *fi) {
 }
 
 static int emu_create(const char *path, mode_t mode, struct fuse_file_info *fi) {
-    round_trip();
+    ROUND_TRIP();
     int fd = openat(backing_fd, rel(path), fi->flags | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd == -1)
         return -errno;
@@ -528,14 +607,14 @@ static int emu_create(const char *path, mode_t mode, struct fuse_file_info *fi) 
 
 static int emu_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi) {
     (void)path;
-    round_trip();
+    ROUND_TRIP();
     ssize_t n = pread((int)fi->fh, buf, size, off);
     return n == -1 ? -errno : (int)n;
 }
 
 static int emu_write(const char *path, const char *buf, size_t size, off_t off,
                      struct fuse_file_info *fi) {
-    round_trip();
+    ROUND_TRIP();
     ssize_t n = pwrite((int)fi->fh, buf, size, off);
     if (n == -1)
         return -errno;
@@ -545,13 +624,13 @@ static int emu_write(const char *path, const char *buf, size_t size, off_t off,
 
 static int emu_statfs(const char *path, struct statvfs *st) {
     (void)path;
-    round_trip();
+    ROUND_TRIP();
     return fstatvfs(backing_fd, st) == -1 ? -errno : 0;
 }
 
 static int emu_flush(const char *path, struct fuse_file_info *fi) {
     (void)path;
-    round_trip();
+    ROUND_TRIP();
     /* close(2) of a duplicate reports the deferred write errors of some filesystems, as NFS does. */
     int dup_fd = dup((int)fi->fh);
     if (dup_fd == -1)
@@ -561,20 +640,20 @@ static int emu_flush(const char *path, struct fuse_file_info *fi) {
 
 static int emu_release(const char *path, struct fuse_file_info *fi) {
     (void)path;
-    round_trip();
+    ROUND_TRIP();
     close((int)fi->fh);
     return 0;
 }
 
 static int emu_fsync(const char *path, int datasync, struct fuse_file_info *fi) {
     (void)path;
-    round_trip();
+    ROUND_TRIP();
     int res = datasync ? fdatasync((int)fi->fh) : fsync((int)fi->fh);
     return res == -1 ? -errno : 0;
 }
 
 static int emu_fallocate(const char *path, int mode, off_t off, off_t len, struct fuse_file_info *fi) {
-    round_trip();
+    ROUND_TRIP();
     if (fallocate((int)fi->fh, mode, off, len) == -1)
         return -errno;
     file_changed(path, fi);
@@ -583,7 +662,7 @@ static int emu_fallocate(const char *path, int mode, off_t off, off_t len, struc
 
 static off_t emu_lseek(const char *path, off_t off, int whence, struct fuse_file_info *fi) {
     (void)path;
-    round_trip();
+    ROUND_TRIP();
     off_t res = lseek((int)fi->fh, off, whence);
     return res == -1 ? -errno : res;
 }
@@ -604,7 +683,9 @@ static int open_proc_path(const char *path, struct proc_path *out) {
 }
 
 static int emu_setxattr(const char *path, const char *name, const char *value, size_t size, int flags) {
-    round_trip();
+    ROUND_TRIP();
+    if (options.noxattr)
+        return -EOPNOTSUPP; /* as CIFS answers for security.* and ACL names */
     struct proc_path p;
     int res = open_proc_path(path, &p);
     if (res < 0)
@@ -617,7 +698,9 @@ static int emu_setxattr(const char *path, const char *name, const char *value, s
 }
 
 static int emu_getxattr(const char *path, const char *name, char *value, size_t size) {
-    round_trip();
+    ROUND_TRIP();
+    if (options.noxattr)
+        return -EOPNOTSUPP; /* as CIFS answers for security.* and ACL names */
     struct proc_path p;
     int res = open_proc_path(path, &p);
     if (res < 0)
@@ -629,7 +712,9 @@ static int emu_getxattr(const char *path, const char *name, char *value, size_t 
 }
 
 static int emu_listxattr(const char *path, char *list, size_t size) {
-    round_trip();
+    ROUND_TRIP();
+    if (options.noxattr)
+        return -EOPNOTSUPP; /* as CIFS answers for security.* and ACL names */
     struct proc_path p;
     int res = open_proc_path(path, &p);
     if (res < 0)
@@ -641,7 +726,9 @@ static int emu_listxattr(const char *path, char *list, size_t size) {
 }
 
 static int emu_removexattr(const char *path, const char *name) {
-    round_trip();
+    ROUND_TRIP();
+    if (options.noxattr)
+        return -EOPNOTSUPP; /* as CIFS answers for security.* and ACL names */
     struct proc_path p;
     int res = open_proc_path(path, &p);
     if (res < 0)
@@ -662,7 +749,7 @@ struct dir_handle {
 };
 
 static int emu_opendir(const char *path, struct fuse_file_info *fi) {
-    round_trip();
+    ROUND_TRIP();
     struct dir_handle *d = calloc(1, sizeof *d);
     if (d == NULL)
         return -ENOMEM;
@@ -692,7 +779,7 @@ static int emu_opendir(const char *path, struct fuse_file_info *fi) {
  */
 static int emu_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t offset,
                        struct fuse_file_info *fi, enum fuse_readdir_flags flags) {
-    round_trip();
+    ROUND_TRIP();
     struct dir_handle *d = (struct dir_handle *)(uintptr_t)fi->fh;
     if (offset != d->offset) {
         seekdir(d->dir, offset);
@@ -734,6 +821,14 @@ static int emu_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_
             st.st_ino = d->entry->d_ino;
             st.st_mode = (mode_t)DTTOIF(d->entry->d_type);
         }
+        if (options.fifo_dirs && !dot && S_ISDIR(st.st_mode)) {
+            /* SMB 3.1.1 POSIX extensions before Linux 6.16: directories listed as DT_FIFO. */
+            ino_t ino = st.st_ino;
+            memset(&st, 0, sizeof st);
+            st.st_ino = ino;
+            st.st_mode = S_IFIFO;
+            fill = 0;
+        }
         off_t next = telldir(d->dir);
         if (filler(buf, name, &st, next, fill))
             return 0; /* the reply buffer is full: this entry goes first next time */
@@ -744,7 +839,7 @@ static int emu_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_
 
 static int emu_releasedir(const char *path, struct fuse_file_info *fi) {
     (void)path;
-    round_trip();
+    ROUND_TRIP();
     struct dir_handle *d = (struct dir_handle *)(uintptr_t)fi->fh;
     closedir(d->dir);
     free(d);
@@ -753,7 +848,7 @@ static int emu_releasedir(const char *path, struct fuse_file_info *fi) {
 
 static int emu_fsyncdir(const char *path, int datasync, struct fuse_file_info *fi) {
     (void)path;
-    round_trip();
+    ROUND_TRIP();
     struct dir_handle *d = (struct dir_handle *)(uintptr_t)fi->fh;
     int fd = dirfd(d->dir);
     int res = datasync ? fdatasync(fd) : fsync(fd);
@@ -808,7 +903,15 @@ static void usage(const char *prog) {
            "    -o latency_us=N        sleep N microseconds at the start of every request; the\n"
            "                           getattr of a 1067-byte regular file sleeps 3 x N (open,\n"
            "                           read, close: CIFS's XSym check), its readlink not at all\n"
-           "                           (CIFS keeps the target the check read)\n\n",
+           "                           (CIFS keeps the target the check read)\n"
+           "    -o noserverino         inode numbers made up per kernel inode, new after every\n"
+           "                           forget (CIFS noserverino)\n"
+           "    -o nocase              names match without regard to case (Windows servers)\n"
+           "    -o noxattr             extended attributes fail with EOPNOTSUPP\n"
+           "    -o nolink              hard links fail with EPERM\n"
+           "    -o fifo_dirs           readdir lists directories as DT_FIFO (SMB POSIX, < 6.16)\n"
+           "    -o outage=PATH         while PATH exists every request fails with EHOSTDOWN\n"
+           "                           (a server away while CIFS reconnects)\n\n",
            prog);
 }
 

@@ -45,7 +45,7 @@ import Testing
         let dir = table.remember(parent: .root, name: Array("dir".utf8), key: dirKey)
         let file = table.remember(parent: dir, name: Array("file".utf8), key: InodeKey(device: 1, inode: 11, type: .regular))
         #expect(path(table, file) == "dir/file")
-        table.moveLink(key: dirKey, from: .root, Array("dir".utf8), to: .root, Array("renamed".utf8))
+        table.moveLinks([(dirKey, .init(parent: .root, name: Array("dir".utf8)), .init(parent: .root, name: Array("renamed".utf8)))])
         #expect(path(table, file) == "renamed/file")
     }
 
@@ -84,8 +84,56 @@ import Testing
         // Resolving "dir/a" failing while "dir" is renamed through the mount must not strand the
         // node: once the table follows the rename, the kept name works again.
         table.removeLink(of: file, path: Array("dir/a\0".utf8))
-        table.moveLink(key: dirKey, from: .root, Array("dir".utf8), to: .root, Array("moved".utf8))
+        table.moveLinks([(dirKey, .init(parent: .root, name: Array("dir".utf8)), .init(parent: .root, name: Array("moved".utf8)))])
         #expect(path(table, file) == "moved/a")
+    }
+
+    // Unstable inode numbers (CIFS noserverino): nodes are found by name.
+
+    func link(_ parent: NodeID, _ name: String) -> NodeTable.Link { .init(parent: parent, name: Array(name.utf8)) }
+
+    @Test func withUnstableNumbersANameKeepsItsNodeWhenItsNumberChanges() {
+        let table = NodeTable(rootKey: rootKey, inodeNumbers: .unstable)
+        let dir = table.remember(parent: .root, name: Array("a".utf8), key: InodeKey(device: 1, inode: 3, type: .directory))
+        let again = table.remember(parent: .root, name: Array("a".utf8), key: InodeKey(device: 1, inode: 6, type: .directory))
+        #expect(again == dir)
+        #expect(table.key(of: dir)?.inode == 6)
+        #expect(table.isSameObject(InodeKey(device: 1, inode: 9, type: .directory), as: table.key(of: dir)!))
+        #expect(!table.isSameObject(InodeKey(device: 1, inode: 6, type: .regular), as: table.key(of: dir)!))
+        // Another type under the name: a new node; the old one keeps the object it stood for.
+        let file = table.remember(parent: .root, name: Array("a".utf8), key: InodeKey(device: 1, inode: 7, type: .regular))
+        #expect(file != dir)
+        #expect(path(table, dir) == "a")
+    }
+
+    @Test func withUnstableNumbersHardLinksAndReusedNumbersAreSeparateNodes() {
+        let table = NodeTable(rootKey: rootKey, inodeNumbers: .unstable)
+        let key = InodeKey(device: 1, inode: 20, type: .regular)
+        let a = table.remember(parent: .root, name: Array("a".utf8), key: key)
+        let b = table.remember(parent: .root, name: Array("b".utf8), key: key)
+        #expect(a != b)
+        table.removeLink(parent: .root, name: Array("b".utf8), key: key)
+        #expect(path(table, a) == "a")
+        #expect(path(table, b) == nil)
+    }
+
+    @Test(arguments: InodeNumbers.allCases)
+    func renamesAndExchangesMoveTheRightNodes(numbers: InodeNumbers) {
+        let table = NodeTable(rootKey: rootKey, inodeNumbers: numbers)
+        let keyA = InodeKey(device: 1, inode: 50, type: .regular), keyB = InodeKey(device: 1, inode: 51, type: .regular)
+        let a = table.remember(parent: .root, name: Array("a".utf8), key: keyA)
+        let b = table.remember(parent: .root, name: Array("b".utf8), key: keyB)
+        table.moveLinks([(keyB, link(.root, "b"), link(.root, "a")), (keyA, link(.root, "a"), link(.root, "b"))])
+        #expect(path(table, a) == "b" && path(table, b) == "a")
+        // Found again under their new names.
+        #expect(table.remember(parent: .root, name: Array("b".utf8), key: keyA) == a)
+        table.moveLinks([(keyA, link(.root, "b"), link(.root, "c"))])
+        #expect(path(table, a) == "c")
+        #expect(table.remember(parent: .root, name: Array("c".utf8), key: keyA) == a)
+        let dying = table.detach(parent: .root, name: Array("c".utf8), key: keyA)
+        #expect(dying == a)
+        table.finishDetach(a)
+        #expect(table.remember(parent: .root, name: Array("c".utf8), key: keyA) != a)
     }
 
     @Test func aReusedInodeNumberOfAnotherTypeIsANewNode() {
