@@ -28,8 +28,10 @@ trap on_exit EXIT
 #   attr: getfattr/setfattr; util-linux: prlimit; findutils, coreutils, tar: walkers under test
 #   rsync, ripgrep, fd-find, git, nodejs: real programs the integration tests walk the mounts with
 #   systemd (systemd-analyze, the fstab generator), man-db and groff-base: the unit and man page tests
+#   strace: counts the xattr calls of ls over a share without xattrs
+#   samba, smbnetfs, smbclient: a real SMB share on loopback (test_smb_share.py)
 packages=(fuse3 libfuse3-dev pkg-config gcc attr util-linux findutils coreutils tar rsync ripgrep
-          fd-find git nodejs systemd man-db groff-base)
+          fd-find git nodejs systemd man-db groff-base strace samba smbnetfs smbclient)
 
 banner "system packages"
 missing=()

@@ -62,9 +62,9 @@ final class NodeTable: Sendable {
         state.withLock { state in
             let link = Link(parent: parent, name: name)
             if inodeNumbers == .unstable {
+                // The key keeps the number first seen: it is the node's st_ino for its lifetime.
                 if let id = state.nodeByName[link], var node = state.nodes[id], isSameObject(key, as: node.key) {
                     node.lookups += 1
-                    node.key = key
                     state.nodes[id] = node
                     return NodeID(id)
                 }

@@ -36,7 +36,7 @@ extension PassthroughFileSystem {
                 // held by the kernel after we removed it (an open directory, a cwd).
                 guard let descriptor = openFiles.any(for: node) else {
                     guard let removed = removedObjects.status(of: node) else { throw error }
-                    return AttributesReply(attributes: Attributes(removed), timeout: configuration.attributeTimeout)
+                    return AttributesReply(attributes: attributes(removed, of: node), timeout: configuration.attributeTimeout)
                 }
                 do throws(Errno) {
                     status = try SystemCall.status(of: descriptor)
@@ -46,22 +46,22 @@ extension PassthroughFileSystem {
                 }
             }
         }
-        return AttributesReply(attributes: Attributes(status), timeout: configuration.attributeTimeout)
+        return AttributesReply(attributes: attributes(status, of: node), timeout: configuration.attributeTimeout)
     }
 
     public func setAttributes(node: NodeID, changes: AttributeChanges, handle: UInt64?, caller: Caller) throws(Errno) -> AttributesReply {
         defer { prefetcher?.invalidate() }
         if let handle, let descriptor = fileDescriptor(handle) {
-            try apply(changes, toOpenFile: descriptor)
-            return AttributesReply(attributes: Attributes(try SystemCall.status(of: descriptor)), timeout: configuration.attributeTimeout)
+            try apply(changes, toOpenFile: descriptor, caller: caller)
+            return AttributesReply(attributes: attributes(try SystemCall.status(of: descriptor), of: node), timeout: configuration.attributeTimeout)
         }
         let pathDescriptor: Int32
         do throws(Errno) {
             pathDescriptor = try tree.open(node, flags: clinux_O_PATH)
         } catch {
             guard let descriptor = openFiles.any(for: node) else { throw error }
-            try apply(changes, toOpenFile: descriptor)
-            return AttributesReply(attributes: Attributes(try SystemCall.status(of: descriptor)), timeout: configuration.attributeTimeout)
+            try apply(changes, toOpenFile: descriptor, caller: caller)
+            return AttributesReply(attributes: attributes(try SystemCall.status(of: descriptor), of: node), timeout: configuration.attributeTimeout)
         }
         defer { SystemCall.close(pathDescriptor) }
         let type = try SystemCall.identity(of: pathDescriptor).type
@@ -80,7 +80,7 @@ extension PassthroughFileSystem {
                 try retryingInterrupts { Glibc.open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC) }
             }
             defer { SystemCall.close(writable) }
-            try SystemCall.truncate(writable, size: size)
+            try CallerCredentials.asWriter(caller) { () throws(Errno) in try SystemCall.truncate(writable, size: size) }
         }
         if changes.accessTime != nil || changes.modificationTime != nil {
             let times = Self.timespecs(changes)
@@ -90,15 +90,19 @@ extension PassthroughFileSystem {
                 try SystemCall.setTimes(pathDescriptor: pathDescriptor, times)
             }
         }
-        return AttributesReply(attributes: Attributes(try SystemCall.status(of: pathDescriptor)), timeout: configuration.attributeTimeout)
+        return AttributesReply(attributes: attributes(try SystemCall.status(of: pathDescriptor), of: node), timeout: configuration.attributeTimeout)
     }
 
-    private func apply(_ changes: AttributeChanges, toOpenFile descriptor: Int32) throws(Errno) {
+    private func apply(_ changes: AttributeChanges, toOpenFile descriptor: Int32, caller: Caller) throws(Errno) {
         if let mode = changes.mode { try SystemCall.changeMode(descriptor, mode: mode, isPathDescriptor: false) }
         if changes.uid != nil || changes.gid != nil {
             try SystemCall.changeOwner(descriptor, uid: changes.uid ?? uid_t.max, gid: changes.gid ?? gid_t.max)
         }
-        if let size = changes.size { try SystemCall.truncate(descriptor, size: size) }
+        if let size = changes.size {
+            // As the caller: the kernel's FUSE setattr kills setgid only with group execute, the
+            // backing also when the caller is not in the file's group (xfstests' rule).
+            try CallerCredentials.asWriter(caller) { () throws(Errno) in try SystemCall.truncate(descriptor, size: size) }
+        }
         if changes.accessTime != nil || changes.modificationTime != nil {
             let times = Self.timespecs(changes)
             try SystemCall.setTimes(descriptor, times)

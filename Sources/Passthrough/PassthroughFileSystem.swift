@@ -59,8 +59,21 @@ public final class PassthroughFileSystem: FileSystem {
     public var knownNodeCount: Int { tree.nodes.count }
 
     func entry(for node: NodeID, _ status: stat) -> Entry {
-        Entry(node: node, attributes: Attributes(status),
+        Entry(node: node, attributes: attributes(status, of: node),
               entryTimeout: configuration.entryTimeout, attributeTimeout: configuration.attributeTimeout)
+    }
+
+    /// The attributes the kernel gets for `node`. With unstable backing numbers st_ino is the
+    /// number the node was first seen with, fixed while the kernel holds the inode, as CIFS
+    /// noserverino numbers are (the backing's may change under a held cwd); hard links over a
+    /// backing whose numbers are stable after all still show one number.
+    func attributes(_ status: stat, of node: NodeID) -> Attributes {
+        guard tree.nodes.inodeNumbers == .unstable, node != .none, let key = tree.nodes.key(of: node) else {
+            return Attributes(status)
+        }
+        var numbered = status
+        numbered.st_ino = UInt(key.inode)
+        return Attributes(numbered)
     }
 
     /// lstat of `name` in `parent` and a node for it, with one more lookup.

@@ -509,12 +509,31 @@ static int emu_symlink(const char *target, const char *path) {
     return 0;
 }
 
+/* The name a rename gives: with -o nocase a rename onto another spelling of the same name
+ * changes only the case, as on a Windows server; any other target is matched as usual. */
+static const char *rename_target(const char *from_rel, const char *to) {
+    const char *to_rel = rel(to);
+    if (!options.nocase || strcmp(from_rel, to_rel) != 0)
+        return to_rel;
+    static __thread char spelt[PATH_MAX];
+    const char *slash = strrchr(to_rel, '/');
+    size_t dir_len = slash != NULL ? (size_t)(slash - to_rel) + 1 : 0;
+    const char *name = strrchr(to, '/');
+    name = name != NULL ? name + 1 : to;
+    if (dir_len + strlen(name) + 1 > sizeof spelt)
+        return to_rel;
+    memcpy(spelt, to_rel, dir_len);
+    strcpy(spelt + dir_len, name);
+    return spelt;
+}
+
 static int emu_rename(const char *from, const char *to, unsigned int flags) {
     ROUND_TRIP();
     struct stat victim;
-    bool replaces = !(flags & RENAME_EXCHANGE) &&
-                    fstatat(backing_fd, rel(to), &victim, AT_SYMLINK_NOFOLLOW) == 0;
-    if (renameat2(backing_fd, rel(from), backing_fd, rel(to), flags) == -1)
+    const char *from_rel = rel(from), *to_rel = rename_target(from_rel, to);
+    bool replaces = !(flags & RENAME_EXCHANGE) && strcmp(from_rel, to_rel) != 0 &&
+                    fstatat(backing_fd, to_rel, &victim, AT_SYMLINK_NOFOLLOW) == 0;
+    if (renameat2(backing_fd, from_rel, backing_fd, to_rel, flags) == -1)
         return -errno;
     rename_names(from, to, (flags & RENAME_EXCHANGE) != 0);
     if (replaces && is_multiply_linked(&victim))

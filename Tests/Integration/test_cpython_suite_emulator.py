@@ -57,13 +57,15 @@ def silent_modules(outcomes) -> list[str]:
     return [m for m in MODULES if not any(name.startswith(f"test.{m}.") for name in outcomes)]
 
 
+# A share with unstable inode numbers and one whose names fold case (issue 12), beside the plain one.
 @pytest.mark.slow
 @pytest.mark.skipif(not have_test_package(), reason="this Python has no test package (Debian: libpython3-testsuite)")
-def test_cpython_filesystem_suite_over_emulator(workdir):
+@pytest.mark.parametrize("share", ["plain", "noserverino", "nocase"])
+def test_cpython_filesystem_suite_over_emulator(workdir, share):
     backing, emu, mnt = workdir / "src", workdir / "emu", workdir / "mnt"
     (backing / "raw").mkdir()
     (backing / "through").mkdir()
-    with mounted_emulator(backing, emu):
+    with mounted_emulator(backing, emu, options=[] if share == "plain" else [share]):
         raw = run_suite(emu / "raw", workdir / "raw.xml", workdir / "raw.log")
         with mounted_dtypefs(emu, mnt) as dtypefs:
             through = run_suite(mnt / "through", workdir / "through.xml", workdir / "through.log")

@@ -47,21 +47,30 @@ class Roots:
 
 
 # dtype=unknown is the documented fallback (every entry DT_UNKNOWN, programs lstat themselves):
-# the programs must be right with it too.
-@pytest.fixture(scope="module", params=["dtype=verify", "dtype=unknown"])
+# the programs must be right with it too. "share" adds what a real share does besides the link
+# lie (test_share_behaviours.py): unstable inode numbers, case-folding names, no xattrs, no hard
+# links. (Directories listed as DT_FIFO would fool the raw-emulator controls below as well:
+# test_share_behaviours.py covers that lie.)
+SHARE_OPTIONS = ["noserverino", "nocase", "noxattr", "nolink"]
+SETUPS = {"dtype=verify": ("dtype=verify", []), "dtype=unknown": ("dtype=unknown", []),
+          "share": ("dtype=verify", SHARE_OPTIONS)}
+
+
+@pytest.fixture(scope="module", params=sorted(SETUPS))
 def roots(request, tmp_path_factory):
+    dtype, emulator_options = SETUPS[request.param]
     base = tmp_path_factory.mktemp("realprograms")
     r = Roots(base)
     for d in (r.ref, r.backing, r.emu, r.mnt, r.outside):
         d.mkdir()
-    with mounted_emulator(r.backing, r.emu) as emulator:
+    with mounted_emulator(r.backing, r.emu, options=emulator_options) as emulator:
         for name in [SHARED, *MUTABLE]:
             rp.build_tree(r.ref / name)
             rp.build_tree(r.emu / (name if name == SHARED else f"{name}-emu"))
             if name != SHARED:
                 rp.build_tree(r.emu / f"{name}-dt")
         rp.assert_backing_holds_xsym(r.backing / SHARED)
-        with mounted_dtypefs(r.emu, r.mnt, options=[request.param]) as dtypefs:
+        with mounted_dtypefs(r.emu, r.mnt, options=[dtype]) as dtypefs:
             yield r
             assert dtypefs.process.poll() is None, "dtypefs died during the module"
         assert emulator.process.poll() is None
