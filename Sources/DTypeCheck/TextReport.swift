@@ -43,7 +43,10 @@ final class TextReport: ReportFormat {
     static func summary(_ report: CheckReport) -> [UInt8] {
         var text = "checked \(report.entries) \(plural(report.entries, "entry", "entries")) in "
             + "\(report.directories) \(plural(report.directories, "directory", "directories"))\n"
-        if report.lying == 0 {
+        if report.directories == 0 {
+            // Every PATH failed: "no entry lies" would read as a clean bill of health.
+            text += "  nothing was checked\n"
+        } else if report.lying == 0 {
             text += "  no entry lies about its type\n"
         } else {
             text += "  \(report.lying) \(plural(report.lying, "entry lies about its type", "entries lie about their type")) "

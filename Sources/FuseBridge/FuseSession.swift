@@ -18,6 +18,9 @@ public final class FuseSession {
         }
     }
 
+    /// The libfuse this binary runs with (`--version` says it: 3.14 or newer is needed).
+    public static var libraryVersion: String { String(cString: fuse_pkgversion()) }
+
     private let context: SessionContext
     private let configuration: MountConfiguration
     private let session: OpaquePointer

@@ -10,6 +10,8 @@ public struct MountConfiguration: Sendable, Equatable {
     /// Kernel mount flags as mount(8) spells them (nosuid, nodev, noexec, noatime, ...).
     public var mountFlags: [String] = []
     public var maxThreads: Int = 10
+    /// libfuse's auto_unmount: fusermount3 stays behind and unmounts when the daemon dies.
+    public var autoUnmount = false
     public var debug: Bool = false
 
     public init(mountpoint: String, fileSystemName: String, allowOther: Bool) {
@@ -25,6 +27,7 @@ public struct MountConfiguration: Sendable, Equatable {
         if allowOther { options.append("allow_other") }
         options.append(readOnly ? "ro" : "rw")
         options.append(contentsOf: mountFlags)
+        if autoUnmount { options.append("auto_unmount") }
         return options.joined(separator: ",")
     }
 

@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Dispatch
 import FuseKit
 import Synchronization
 
@@ -81,17 +80,24 @@ final class DirectoryStreamCache: Sendable {
     /// Parked listings (streams and end markers), for tests.
     var count: Int { state.withLock { $0.slots.count } }
 
-    /// Closes what expired, and keeps sweeping while anything is parked: an idle mount holds nothing.
+    /// Closes what expired, and keeps sweeping while anything is parked: an idle mount holds
+    /// nothing, not even the sweeping thread. A thread of our own, not Dispatch's pool, whose
+    /// workers try to change their scheduling priority and log "Failed to set thread priority"
+    /// where that is not allowed.
     private func scheduleSweep() {
-        DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now() + .nanoseconds(Int(maximumAge))) { [weak self] in
-            guard let self else { return }
-            let now = SystemCall.monotonicNanoseconds()
-            let (_, again) = state.withLock { state -> ([Slot], Bool) in
-                let expired = Self.removeExpired(from: &state.slots, now: now, maximumAge: maximumAge)
-                state.sweepScheduled = !state.slots.isEmpty
-                return (expired, state.sweepScheduled)
+        let maximumAge = self.maximumAge
+        DetachedThread.start(stackSize: 64 * 1024) { [weak self] in
+            while true {
+                usleep(useconds_t(min(maximumAge / 1000, Int64(UInt32.max))))
+                guard let self else { return }
+                let now = SystemCall.monotonicNanoseconds()
+                let (_, again) = self.state.withLock { state -> ([Slot], Bool) in
+                    let expired = Self.removeExpired(from: &state.slots, now: now, maximumAge: maximumAge)
+                    state.sweepScheduled = !state.slots.isEmpty
+                    return (expired, state.sweepScheduled)
+                }
+                if !again { return }
             }
-            if again { scheduleSweep() }
         }
     }
 

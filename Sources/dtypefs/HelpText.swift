@@ -13,7 +13,7 @@ enum HelpText {
 
     Flags:
       -f, --foreground     stay in the foreground (logs go to stderr); default: return once
-                           mounted and log to syslog
+                           mounted and log to syslog (journalctl -t dtypefs), or to logfile=
       -d, --debug          log every request (implies -f)
       -h, --help           show this help
       -V, --version        show the version
@@ -22,6 +22,16 @@ enum HelpText {
       dtype=verify         report the type of an lstat of each entry (default)
       dtype=unknown        report DT_UNKNOWN for every entry: programs lstat themselves
       dtype=passthrough    report the backing filesystem's d_type unchanged (lies included)
+      inodes=auto|stable|unstable
+                           whether SOURCE's inode numbers identify its files; unstable
+                           (CIFS noserverino, FUSE sources) finds files by name, and hard
+                           links are separate inodes; auto (default) decides from the
+                           mount table
+      auto_unmount         unmount when the daemon dies (killed, crashed): no dead mount
+      require_mountpoint   refuse to start unless SOURCE is a mount point (the share is up);
+                           otherwise that case is only warned about
+      logfile=PATH         log to PATH (appended; reopened when logrotate moves it) instead of
+                           syslog
       allow_other          let every user use the mount (default when run as root)
       noallow_other        only the mounting user
       ro | rw              read-only or read-write (default rw)
@@ -39,7 +49,11 @@ enum HelpText {
                            (and where they lead) while it follows links (default 8; 0 = off)
       fsname=NAME          the source shown by mount and df (default: SOURCE)
       dev,nodev,suid,nosuid,exec,noexec,atime,noatime,relatime, ...
-                           kernel mount flags, as mount(8) passes them
+                           kernel mount flags, as mount(8) passes them; nodiratime and
+                           strictatime are set right after mounting
+      remount              with mount -o remount: change ro/rw, nosuid, noatime, ... of a
+                           running mount (dtypefs's own options stay as mounted)
+      default_permissions  always on: the kernel checks permissions
       defaults,nofail,_netdev,x-*   accepted and ignored (fstab options)
 
     Examples:
@@ -50,7 +64,10 @@ enum HelpText {
       dtypefs check -r /mnt/cifs                    list entries whose d_type lies
 
     fstab:
-      /mnt/.share-raw  /srv/share  fuse.dtypefs  _netdev,nofail,x-systemd.requires-mounts-for=/mnt/.share-raw  0 0
+      /mnt/.share-raw  /srv/share  fuse.dtypefs  _netdev,nofail,auto_unmount,require_mountpoint,x-systemd.requires-mounts-for=/mnt/.share-raw  0 0
+
+    Logs: with -f on stderr; else syslog (journalctl -t dtypefs) or logfile=PATH. Without a
+    syslog socket and without logfile= the daemon's lines are lost (dtypefs warns at start).
 
     Exit status: 0 unmounted cleanly; 1 mount or runtime failure; 2 bad arguments.
     Signals: SIGINT, SIGTERM, SIGHUP unmount and exit 0; SIGUSR1 logs the listing counters

@@ -27,10 +27,22 @@ enum MountCommand {
             return ExitStatus.failure
         }
         let options = request.options
+        for note in options.notes { printError(note) }
+        let table = MountTable.current()
+        let warnings: [String]
+        switch MountPreflight.check(source: source, mountpoint: mountpoint, fileSystemName: options.fileSystemName ?? source,
+                                    requireMountpoint: options.requireMountpoint, table: table) {
+        case let .refuse(message):
+            printError(message)
+            return ExitStatus.failure
+        case let .proceed(found):
+            warnings = found + [MountPreflight.logWarning(foreground: request.foreground, logFile: options.logFile)].compactMap { $0 }
+        }
+        for warning in warnings { printError(warning) }
         var passthroughConfiguration = PassthroughConfiguration()
         passthroughConfiguration.dtype = options.dtype
         let inodeChoice = options.inodeNumbers.map { ($0, "as asked") }
-            ?? InodeNumbersChoice.automatic(forSource: source, in: MountTable.current())
+            ?? InodeNumbersChoice.automatic(forSource: source, in: table)
         passthroughConfiguration.inodeNumbers = inodeChoice.0
         passthroughConfiguration.attributeTimeout = options.attributeTimeout
         passthroughConfiguration.entryTimeout = options.entryTimeout
@@ -46,8 +58,15 @@ enum MountCommand {
         mountConfiguration.mountFlags = options.mountFlags
         mountConfiguration.maxThreads = options.maxThreads
         mountConfiguration.debug = request.debug
+        mountConfiguration.autoUnmount = options.autoUnmount
 
-        DaemonLog.configure(destination: .standardError, debug: request.debug)
+        do throws(Errno) {
+            try DaemonLog.configure(destination: options.logFile.map { .file($0) } ?? .standardError, debug: request.debug,
+                                    label: mountpoint)
+        } catch {
+            printError("cannot open log file '\(options.logFile ?? "")': \(error)")
+            return ExitStatus.failure
+        }
         let fileSystem: PassthroughFileSystem
         let session: FuseSession
         do throws(Errno) {
@@ -77,9 +96,10 @@ enum MountCommand {
             }
         }
         if !request.foreground {
-            DaemonLog.configure(destination: .syslog, debug: request.debug)
+            if options.logFile == nil { try? DaemonLog.configure(destination: .syslog, debug: request.debug, label: mountpoint) }
             session.detach()
         }
+        for warning in warnings { DaemonLog.warning(warning) }
         let description = "\(source) on \(mountpoint) (dtype=\(options.dtype.rawValue), "
             + "inodes=\(inodeChoice.0.rawValue) (\(inodeChoice.1)), "
             + "\(mountConfiguration.readOnly ? "ro" : "rw"), allow_other=\(mountConfiguration.allowOther ? "yes" : "no"), "
@@ -108,7 +128,9 @@ enum MountCommand {
     static func resolvedDirectory(_ path: String, role: String) throws(UsageError) -> String {
         var status = stat()
         guard stat(path, &status) == 0 else {
-            throw UsageError("\(role) '\(path)': \(String(cString: strerror(errno)))")
+            let cure = errno == ENOTCONN
+                ? " (a FUSE mount whose daemon died: umount -l \(path), then mount again; -o auto_unmount avoids this)" : ""
+            throw UsageError("\(role) '\(path)': \(String(cString: strerror(errno)))" + cure)
         }
         guard status.st_mode & S_IFMT == S_IFDIR else {
             throw UsageError("\(role) '\(path)' is not a directory")

@@ -17,6 +17,14 @@ struct MountOptions: Equatable {
     var verifyThreads = 16
     var readAheadListings = PassthroughConfiguration().listingReadAhead
     var fileSystemName: String?
+    /// `auto_unmount`: the mount goes away when the daemon dies (killed, crashed), as in sshfs.
+    var autoUnmount = false
+    /// `require_mountpoint`: refuse to start unless SOURCE is a mount point (the share is there).
+    var requireMountpoint = false
+    /// `logfile=PATH`: the background daemon logs there instead of syslog.
+    var logFile: String?
+    /// Options accepted for compatibility with a note to the user (nonempty).
+    var notes: [String] = []
     /// Kernel mount flags passed on as given (nosuid, nodev, noexec, noatime, ...).
     var mountFlags: [String] = []
     /// Every mount point flag given (ro, nosuid, nodiratime, ...), in order: those libfuse cannot
@@ -42,7 +50,8 @@ struct MountOptions: Equatable {
     /// Options that configure the daemon: fixed for the life of a mount.
     static let daemonOptions: Set<String> = [
         "dtype", "inodes", "attr_timeout", "entry_timeout", "negative_timeout", "max_threads", "readdirplus",
-        "verify_threads", "readahead_listings", "fsname", "noallow_other",
+        "verify_threads", "readahead_listings", "fsname", "noallow_other", "auto_unmount", "require_mountpoint",
+        "logfile",
     ]
 
     /// Options mount(8) or fstab users write that mean nothing to the filesystem itself.
@@ -111,6 +120,20 @@ struct MountOptions: Equatable {
                 throw UsageError("bad value '\(value ?? "")' for option readahead_listings (expected a whole number from 0 to 64)")
             }
             readAheadListings = count
+        case "auto_unmount": try noValue(key, value); autoUnmount = true
+        case "require_mountpoint": try noValue(key, value); requireMountpoint = true
+        case "logfile":
+            guard let value, value.hasPrefix("/") else {
+                throw UsageError("option logfile needs an absolute path, e.g. logfile=/var/log/dtypefs.log")
+            }
+            logFile = value
+        case "nonempty":
+            notes.append("option 'nonempty' means nothing with FUSE 3 (a non-empty mount point is always allowed): ignored")
+        case "uid", "gid", "umask":
+            throw UsageError("option '\(key)' is not supported: dtypefs passes owners and modes through unchanged "
+                             + "(to remap them, mount bindfs over dtypefs, e.g. bindfs --force-user=NAME)")
+        case "kernel_cache", "auto_cache":
+            throw UsageError("option '\(key)' is not supported: dtypefs decides the kernel's page caching itself")
         case "fsname":
             guard let value, !value.isEmpty else { throw UsageError("option fsname needs a value, e.g. fsname=//server/share") }
             fileSystemName = value

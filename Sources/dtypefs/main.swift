@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import DTypeCheck
+import FuseBridge
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 do throws(UsageError) {
@@ -10,7 +11,7 @@ do throws(UsageError) {
         print(HelpText.usage)
         exit(0)
     case .version:
-        print(HelpText.version)
+        print("\(HelpText.version) (libfuse \(FuseSession.libraryVersion); needs Linux 5.6 or later for openat2)")
         exit(0)
     case let .check(checkArguments):
         exit(CheckCommand.run(arguments: checkArguments))

@@ -60,6 +60,14 @@ import Testing
         #expect(run.output.contains("2 errors"))
     }
 
+    @Test func whenNothingCouldBeCheckedTheSummarySaysSo() {
+        let (tree, _) = honestTree()
+        let run = CheckRun(tree.string + "/no-such-dir")
+        #expect(run.status == 2)
+        #expect(run.output.contains("nothing was checked"), "\(run.output)")
+        #expect(!run.output.contains("no entry lies"), "\(run.output)")
+    }
+
     @Test func usageErrorsExitTwoWithAMessageAndHelpExitsZero() {
         let bad = CheckRun("--bogus", "/tmp")
         #expect(bad.status == 2)
