@@ -234,7 +234,7 @@ if __name__ == "__main__":
     if what == "table":
         wrong = table(path, int(sys.argv[3]) if len(sys.argv) > 3 else 1000)
         print(f"    => {wrong} entr{'y' if wrong == 1 else 'ies'} WRONG for tree walkers" if wrong
-              else "    => every entry right")
+              else "    => every entry listed here right (this level only: dtypefs check -r looks at the whole tree)")
     else:
         walk(path, what == "walk")
 PYTHON
