@@ -3,6 +3,9 @@ public struct PassthroughConfiguration: Sendable {
     public var dtype: DTypePolicy = .verify
     /// Whether the backing's inode numbers identify its objects (see `InodeNumbers`).
     public var inodeNumbers: InodeNumbers = .stable
+    /// The mount is `noatime`: files are opened O_NOATIME, so reading through the mount (an exec,
+    /// a read) does not touch the backing's access time either (xfstests generic/120).
+    public var noAccessTime = false
     /// Seconds the kernel may trust a name → inode answer.
     public var entryTimeout: Double = 1
     /// Seconds the kernel may trust attributes.

@@ -33,7 +33,13 @@ extension PassthroughFileSystem {
 
     public func open(node: NodeID, flags: Int32, caller: Caller) throws(Errno) -> OpenReply {
         defer { if flags & O_TRUNC != 0 { prefetcher?.invalidate() } }
-        let descriptor = try tree.open(node, flags: Self.backingOpenFlags(flags))
+        let descriptor: Int32
+        do throws(Errno) {
+            descriptor = try tree.open(node, flags: Self.backingOpenFlags(flags) | (configuration.noAccessTime ? clinux_O_NOATIME : 0))
+        } catch where error == Errno(EPERM) && configuration.noAccessTime {
+            // O_NOATIME needs the file's owner or CAP_FOWNER: without it, atime as the backing keeps it.
+            descriptor = try tree.open(node, flags: Self.backingOpenFlags(flags))
+        }
         openFiles.add(descriptor, for: node)
         return Self.reply(for: descriptor, flags: flags)
     }
