@@ -96,7 +96,7 @@ unit_tmp="$(mktemp)"
 trap 'rm -f "$unit_tmp"' EXIT
 escaped_bin="$(printf '%s' "$installed_bin" | sed 's/[\\|&]/\\&/g')"
 sed "s|/usr/local/bin/dtypefs|$escaped_bin|g" "$unit_src" > "$unit_tmp"
-grep -qxF "ExecStart=$installed_bin %f %f \$DTYPEFS_OPTIONS" "$unit_tmp" || die "could not point the unit's ExecStart at $installed_bin"
+grep -qxF "ExecStart=$installed_bin %f %f -o require_mountpoint \$DTYPEFS_OPTIONS" "$unit_tmp" || die "could not point the unit's ExecStart at $installed_bin"
 install -m 0644 "$unit_tmp" "$destdir$unitdir/dtypefs@.service" || die "cannot install $destdir$unitdir/dtypefs@.service"
 
 note "installed:"
