@@ -9,6 +9,11 @@ import Synchronization
 /// its own backing open file description, and its locks are OFD locks on that: they merge and split
 /// like POSIX locks, conflict between owners, and reach the backing file, so other clients of the
 /// share see them.
+///
+/// An OFD lock's owner is the open file itself: the kernel never sends its unlock when that file is
+/// closed (it keeps no record of the locks it forwarded), so whatever owners are still registered
+/// through an open file when it is released go with it. A process's POSIX owner was already dropped
+/// by the flush of that close.
 final class LockOwnerTable: Sendable {
     private struct Key: Hashable {
         var node: UInt64
@@ -17,6 +22,8 @@ final class LockOwnerTable: Sendable {
 
     private struct Owner {
         var descriptor: Int32
+        /// The open file (its backing descriptor) the owner was first seen through.
+        var openFile: Int32
         var pid: Int32
         var holdsLocks: Bool
     }
@@ -38,7 +45,7 @@ final class LockOwnerTable: Sendable {
         }
         let winner = state.withLock { table -> Int32 in
             if let existing = table[key] { return existing.descriptor }
-            table[key] = Owner(descriptor: reopened, pid: 0, holdsLocks: false)
+            table[key] = Owner(descriptor: reopened, openFile: openFile, pid: 0, holdsLocks: false)
             return reopened
         }
         if winner != reopened { SystemCall.close(reopened) }
@@ -65,5 +72,16 @@ final class LockOwnerTable: Sendable {
     func release(node: NodeID, owner: UInt64) {
         let descriptor = state.withLock { $0.removeValue(forKey: Key(node: node.rawValue, owner: owner))?.descriptor }
         if let descriptor { SystemCall.close(descriptor) }
+    }
+
+    /// The open file `openFile` is released: the owners first seen through it (OFD locks, whose
+    /// owner it is) lose their locks (xfstests generic/478 waited for ever on one left behind).
+    func releaseAll(openFile: Int32) {
+        let descriptors = state.withLock { table -> [Int32] in
+            let gone = table.filter { $0.value.openFile == openFile }
+            for key in gone.keys { table[key] = nil }
+            return gone.values.map(\.descriptor)
+        }
+        descriptors.forEach(SystemCall.close)
     }
 }

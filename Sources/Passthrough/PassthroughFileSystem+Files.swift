@@ -95,6 +95,7 @@ extension PassthroughFileSystem {
 
     public func release(node: NodeID, handle: UInt64) {
         if let descriptor = fileDescriptor(handle) {
+            lockOwners.releaseAll(openFile: descriptor)
             openFiles.remove(descriptor, for: node)
             SystemCall.close(descriptor)
         }

@@ -1609,3 +1609,29 @@ def setid_bits_cleared(d: Path):
         fallocate(fd, 0, 0, 8192)
     out["root keeps"] = oct(stat.S_IMODE(os.stat(path).st_mode))
     return out
+
+
+def _ofd_lock(fd: int, kind_: str, start: int = 0, length: int = 10):
+    types = {"rd": fcntl.F_RDLCK, "wr": fcntl.F_WRLCK, "un": fcntl.F_UNLCK}
+    result = attempt(fcntl.fcntl, fd, fcntl.F_OFD_SETLK, struct.pack("hhqqi4x", types[kind_], 0, start, length, 0))
+    return result if isinstance(result, str) else "ok"
+
+
+@scenario
+def ofd_locks_end_with_their_open_file(d: Path):
+    # generic/478: an OFD lock belongs to its open file and goes when that file is closed; the
+    # kernel sends no unlock for it, so the daemon must drop it at release.
+    write(d / "f", b"locked")
+    out = {}
+    first = os.open(d / "f", os.O_RDWR)
+    out["lock"] = _ofd_lock(first, "wr")
+    second = os.open(d / "f", os.O_RDWR)
+    out["conflict while held"] = _ofd_lock(second, "wr")
+    duplicate = os.dup(first)
+    os.close(first)
+    out["still held through a dup"] = _ofd_lock(second, "wr")
+    os.close(duplicate)
+    out["after the last close"] = _ofd_lock(second, "wr")
+    out["unlock"] = _ofd_lock(second, "un")
+    os.close(second)
+    return out
