@@ -58,8 +58,12 @@ enum FileOperations {
         }
         ops.fallocate = { raw, node, mode, offset, length, fileInfo in
             serve(raw, "fallocate") { fs throws(Errno) in
-                try fs.fallocate(node: NodeID(node), handle: fileInfo!.pointee.fh, mode: mode, offset: Int64(offset), length: Int64(length),
-                                 caller: Request.caller(raw!))
+                let modeChanged = try fs.fallocate(node: NodeID(node), handle: fileInfo!.pointee.fh, mode: mode, offset: Int64(offset),
+                                                   length: Int64(length), caller: Request.caller(raw!))
+                // The kernel keeps its cached mode across fallocate: drop its attributes (only them).
+                if modeChanged, let session = SessionContext.from(raw!).session {
+                    _ = fuse_lowlevel_notify_inval_inode(session, node, -1, 0)
+                }
                 return .ok
             }
         }

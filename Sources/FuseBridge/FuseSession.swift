@@ -40,6 +40,7 @@ public final class FuseSession {
         self.configuration = configuration
         guard let created else { throw .rejectedOptions(configuration.libfuseOptions) }
         session = created
+        context.session = created
     }
 
     deinit {

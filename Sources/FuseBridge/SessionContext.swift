@@ -8,6 +8,8 @@ final class SessionContext: @unchecked Sendable {
     /// it then opens and releases directories without sending us OPENDIR and RELEASEDIR at all.
     /// Set once in init, before any other request.
     var kernelOpensDirectories = false
+    /// The libfuse session, for notifications to the kernel; set once it exists, before mounting.
+    var session: OpaquePointer?
 
     init(fileSystem: any FileSystem) {
         self.fileSystem = fileSystem

@@ -55,7 +55,9 @@ public protocol FileSystem: AnyObject, Sendable {
     /// `operation`: LOCK_SH, LOCK_EX or LOCK_UN, without LOCK_NB; `wait` as for setLock.
     func flock(node: NodeID, handle: UInt64, operation: Int32, wait: Interruption?) throws(Errno)
 
-    func fallocate(node: NodeID, handle: UInt64, mode: Int32, offset: Int64, length: Int64, caller: Caller) throws(Errno)
+    /// Returns whether attributes the kernel caches changed besides size and times (setuid/setgid
+    /// bits cleared): the kernel keeps its cached mode across fallocate, so the bridge tells it.
+    func fallocate(node: NodeID, handle: UInt64, mode: Int32, offset: Int64, length: Int64, caller: Caller) throws(Errno) -> Bool
     func copyFileRange(from source: (node: NodeID, handle: UInt64, offset: Int64),
                        to destination: (node: NodeID, handle: UInt64, offset: Int64),
                        length: Int, flags: Int32, caller: Caller) throws(Errno) -> Int

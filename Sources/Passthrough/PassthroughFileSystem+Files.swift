@@ -105,12 +105,16 @@ extension PassthroughFileSystem {
         try SystemCall.synchronize(try openFileDescriptor(handle), dataOnly: dataOnly)
     }
 
-    public func fallocate(node: NodeID, handle: UInt64, mode: Int32, offset: Int64, length: Int64, caller: Caller) throws(Errno) {
+    public func fallocate(node: NodeID, handle: UInt64, mode: Int32, offset: Int64, length: Int64, caller: Caller) throws(Errno) -> Bool {
         defer { prefetcher?.invalidate() }
         let descriptor = try openFileDescriptor(handle)
+        let setID: mode_t = 0o6000  // S_ISUID | S_ISGID
+        let before = try SystemCall.status(of: descriptor).st_mode & setID
         try CallerCredentials.asWriter(caller) { () throws(Errno) in
             try SystemCall.allocate(descriptor, mode: mode, offset: offset, length: length)
         }
+        guard before != 0 else { return false }
+        return (try? SystemCall.status(of: descriptor).st_mode & setID) != before
     }
 
     public func copyFileRange(from source: (node: NodeID, handle: UInt64, offset: Int64),

@@ -1635,3 +1635,28 @@ def ofd_locks_end_with_their_open_file(d: Path):
     out["unlock"] = _ofd_lock(second, "un")
     os.close(second)
     return out
+
+
+def _allocate_as_writer(path: str, mode: int):
+    fd = os.open(path, os.O_RDWR)
+    try:
+        return attempt(fallocate, fd, mode, 65536, 65536)
+    finally:
+        os.close(fd)
+
+
+@scenario
+def setid_cleared_by_fallocate_inside_the_file(d: Path):
+    # generic/683-685 as xfstests runs them: root's synced 192k file open to all, a+rws, then an
+    # unprivileged fallocate inside it; the mode seen right after must be the cleared one (the
+    # kernel keeps its cached mode across fallocate unless told).
+    out = {}
+    for name, mode in (("falloc", 0), ("punch", FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE), ("zero", FALLOC_FL_ZERO_RANGE)):
+        path = d / name
+        write(path, b"X" * 196608)
+        os.sync()
+        os.chmod(path, 0o6666)
+        os.stat(path)  # cached by the kernel now
+        result = as_user(OTHER_UID, OTHER_GID, _allocate_as_writer, str(path), mode)
+        out[name] = (result, oct(stat.S_IMODE(os.stat(path).st_mode)))
+    return out
