@@ -187,3 +187,22 @@ def mounted_dtypefs_over(base, over: str, options=()):
             stack.enter_context(mounted_emulator(source, base / "emu"))
             source = base / "emu"
         yield stack.enter_context(mounted_dtypefs(source, base / "mnt", options)), source
+
+
+def errno_of(action) -> int | None:
+    """The errno `action()` fails with, or None when it succeeds."""
+    try:
+        action()
+    except OSError as error:
+        return error.errno
+    return None
+
+
+def wait_until(predicate, timeout: float = 10.0) -> bool:
+    """Polls; the bound only keeps a broken build from hanging the suite."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()

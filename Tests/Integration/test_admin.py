@@ -11,7 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from fsmount import dtypefs_binary, is_mounted, mount_entry, unmount
+from fsmount import dtypefs_binary, is_mounted, unmount, wait_until
 
 
 def run(*args, timeout=30) -> subprocess.CompletedProcess:
@@ -23,14 +23,6 @@ def daemon_pid(source: Path, mountpoint: Path) -> int:
     assert len(out) == 1, f"expected one daemon, found {out}"
     return int(out[0])
 
-
-def wait_until(condition, timeout=10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def cleanup(mountpoint: Path) -> None:

@@ -11,21 +11,13 @@ import os
 import signal
 import stat
 import subprocess
-import time
 
 import pytest
 
-from fsmount import is_mounted, mounted_dtypefs, mounted_emulator
+from fsmount import errno_of, is_mounted, mounted_dtypefs, mounted_emulator, wait_until
 
 GONE = {errno.EIO, errno.ENOTCONN}
 
-
-def errno_of(action) -> int | None:
-    try:
-        action()
-    except OSError as error:
-        return error.errno
-    return None
 
 
 def fusermount(*args) -> subprocess.CompletedProcess:
@@ -53,15 +45,6 @@ def write(path, data: bytes) -> None:
     with open(path, "wb") as f:
         f.write(data)
 
-
-def wait_until(predicate, timeout: float = 10.0) -> bool:
-    """Polls; the bound only keeps a broken build from hanging the suite."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return predicate()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from fsmount import dtypefs_binary, mounted_dtypefs, mounted_emulator
+from fsmount import errno_of, mounted_dtypefs, mounted_emulator
 from scenarios import drop_caches
 
 ALL_SHARE_OPTIONS = ["noserverino", "nocase", "noxattr", "nolink"]
@@ -38,13 +38,6 @@ def share(workdir: Path, emulator_options=(), dtypefs_options=()):
             mounted_dtypefs(workdir / "emu", workdir / "mnt", options=list(dtypefs_options)) as dtypefs:
         yield dtypefs
 
-
-def errno_of(action) -> int | None:
-    try:
-        action()
-    except OSError as error:
-        return error.errno
-    return None
 
 
 def make_tree(root: Path) -> None:
