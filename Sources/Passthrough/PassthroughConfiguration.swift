@@ -6,6 +6,10 @@ public struct PassthroughConfiguration: Sendable {
     /// The mount is `noatime`: files are opened O_NOATIME, so reading through the mount (an exec,
     /// a read) does not touch the backing's access time either (xfstests generic/120).
     public var noAccessTime = false
+    /// `xattr=off`: every extended attribute request is answered ENOSYS, after which the kernel
+    /// stops asking and tells programs EOPNOTSUPP, so `ls -l` asks once per mount instead of
+    /// twice per entry (FUSE caches no xattrs).
+    public var extendedAttributes = true
     /// Seconds the kernel may trust a name → inode answer.
     public var entryTimeout: Double = 1
     /// Seconds the kernel may trust attributes.

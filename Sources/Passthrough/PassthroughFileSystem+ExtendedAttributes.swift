@@ -27,6 +27,7 @@ extension PassthroughFileSystem {
     }
 
     public func setExtendedAttribute(node: NodeID, name: FileName, value: UnsafeRawBufferPointer, flags: Int32) throws(Errno) {
+        guard configuration.extendedAttributes else { throw Errno(ENOSYS) }
         defer { prefetcher?.invalidate() }
         try withExtendedAttributeTarget(node) { (path, followsLast) throws(Errno) in
             try name.withCString { (cName) throws(Errno) in
@@ -36,7 +37,8 @@ extension PassthroughFileSystem {
     }
 
     public func getExtendedAttribute(node: NodeID, name: FileName, size: Int) throws(Errno) -> ExtendedAttributeReply {
-        try withExtendedAttributeTarget(node) { (path, followsLast) throws(Errno) -> ExtendedAttributeReply in
+        guard configuration.extendedAttributes else { throw Errno(ENOSYS) }
+        return try withExtendedAttributeTarget(node) { (path, followsLast) throws(Errno) -> ExtendedAttributeReply in
             try name.withCString { (cName) throws(Errno) -> ExtendedAttributeReply in
                 try Self.sized(size) { (buffer) throws(Errno) -> Int in
                     try SystemCall.getExtendedAttribute(path, followsLast: followsLast, name: cName, into: buffer)
@@ -46,7 +48,8 @@ extension PassthroughFileSystem {
     }
 
     public func listExtendedAttributes(node: NodeID, size: Int) throws(Errno) -> ExtendedAttributeReply {
-        try withExtendedAttributeTarget(node) { (path, followsLast) throws(Errno) -> ExtendedAttributeReply in
+        guard configuration.extendedAttributes else { throw Errno(ENOSYS) }
+        return try withExtendedAttributeTarget(node) { (path, followsLast) throws(Errno) -> ExtendedAttributeReply in
             try Self.sized(size) { (buffer) throws(Errno) -> Int in
                 try SystemCall.listExtendedAttributes(path, followsLast: followsLast, into: buffer)
             }
@@ -54,6 +57,7 @@ extension PassthroughFileSystem {
     }
 
     public func removeExtendedAttribute(node: NodeID, name: FileName) throws(Errno) {
+        guard configuration.extendedAttributes else { throw Errno(ENOSYS) }
         defer { prefetcher?.invalidate() }
         try withExtendedAttributeTarget(node) { (path, followsLast) throws(Errno) in
             try name.withCString { (cName) throws(Errno) in

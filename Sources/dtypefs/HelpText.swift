@@ -27,6 +27,8 @@ enum HelpText {
                            (CIFS noserverino, FUSE sources) finds files by name, and hard
                            links are separate inodes; auto (default) decides from the
                            mount table
+      xattr=on|off         extended attributes through the mount (default on); off answers
+                           "not supported" once, and ls -l stops asking per entry
       auto_unmount         unmount when the daemon dies (killed, crashed): no dead mount
       require_mountpoint   refuse to start unless SOURCE is a mount point (the share is up);
                            otherwise that case is only warned about

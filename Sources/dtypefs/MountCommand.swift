@@ -41,6 +41,7 @@ enum MountCommand {
         for warning in warnings { printError(warning) }
         var passthroughConfiguration = PassthroughConfiguration()
         passthroughConfiguration.dtype = options.dtype
+        passthroughConfiguration.extendedAttributes = options.extendedAttributes
         passthroughConfiguration.noAccessTime = MountPointFlags(options: options.mountPointFlags).bits & UInt32(CLINUX_MOUNT_NOATIME) != 0
         let inodeChoice = options.inodeNumbers.map { ($0, "as asked") }
             ?? InodeNumbersChoice.automatic(forSource: source, in: table)

@@ -4,6 +4,8 @@ import Passthrough
 /// mount.fuse3 hand to every FUSE program.
 struct MountOptions: Equatable {
     var dtype: DTypePolicy = .verify
+    /// `xattr=off`: no extended attributes through the mount (the kernel stops asking).
+    var extendedAttributes = true
     /// nil: `inodes=auto`, decided from the source's filesystem (InodeNumbersChoice).
     var inodeNumbers: InodeNumbers?
     /// nil: the default (on when running as root, so an overlay stays visible to every user).
@@ -49,7 +51,7 @@ struct MountOptions: Equatable {
 
     /// Options that configure the daemon: fixed for the life of a mount.
     static let daemonOptions: Set<String> = [
-        "dtype", "inodes", "attr_timeout", "entry_timeout", "negative_timeout", "max_threads", "readdirplus",
+        "dtype", "inodes", "xattr", "attr_timeout", "entry_timeout", "negative_timeout", "max_threads", "readdirplus",
         "verify_threads", "readahead_listings", "fsname", "noallow_other", "auto_unmount", "require_mountpoint",
         "logfile",
     ]
@@ -120,6 +122,11 @@ struct MountOptions: Equatable {
                 throw UsageError("bad value '\(value ?? "")' for option readahead_listings (expected a whole number from 0 to 64)")
             }
             readAheadListings = count
+        case "xattr":
+            guard let value, value == "on" || value == "off" else {
+                throw UsageError("bad value '\(value ?? "")' for option xattr (expected on or off)")
+            }
+            extendedAttributes = value == "on"
         case "auto_unmount": try noValue(key, value); autoUnmount = true
         case "require_mountpoint": try noValue(key, value); requireMountpoint = true
         case "logfile":

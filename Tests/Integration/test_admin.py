@@ -5,13 +5,14 @@ goes to a file that logrotate may move; `dtypefs check` on a missing path says n
 """
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import subprocess
 import time
 from pathlib import Path
 
-from fsmount import dtypefs_binary, is_mounted, unmount, wait_until
+from fsmount import dtypefs_binary, errno_of, is_mounted, mounted_dtypefs, unmount, wait_until
 
 
 def run(*args, timeout=30) -> subprocess.CompletedProcess:
@@ -142,3 +143,27 @@ def test_check_of_a_missing_path_says_nothing_was_checked(workdir):
     result = run("check", workdir / "missing")
     assert result.returncode == 2
     assert "nothing was checked" in result.stdout and "no entry lies" not in result.stdout, result.stdout
+
+
+def selinux_lookups_of_ls(tree: Path) -> int:
+    """How often `ls -lR` asks for security.selinux: once per entry unless told EOPNOTSUPP."""
+    result = subprocess.run(["strace", "-f", "-e", "trace=getxattr,lgetxattr", "ls", "-lR", str(tree)],
+                            capture_output=True, text=True, check=True)
+    return sum('"security.selinux"' in line for line in result.stderr.splitlines())
+
+
+def test_xattr_off_answers_not_supported_and_ls_stops_asking(workdir):
+    # Issue 14: FUSE caches no xattrs, so `ls -l` over ext4 asks per entry (ENODATA is not
+    # remembered, and each ask is a request to the daemon); with xattr=off the kernel hears ENOSYS
+    # once, answers EOPNOTSUPP itself from then on, and ls remembers that.
+    src, mnt = workdir / "src", workdir / "mnt"
+    for i in range(50):
+        (src / f"file{i}").write_text("x")
+    with mounted_dtypefs(src, mnt):
+        asked_with = selinux_lookups_of_ls(mnt)
+    with mounted_dtypefs(src, mnt, options=["xattr=off"]):
+        asked_without = selinux_lookups_of_ls(mnt)
+        assert errno_of(lambda: os.getxattr(mnt / "file0", "user.x")) == errno.EOPNOTSUPP
+        assert errno_of(lambda: os.setxattr(mnt / "file0", "user.x", b"1")) == errno.EOPNOTSUPP
+    assert asked_with >= 50, asked_with
+    assert asked_without == 1, asked_without
