@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from fsmount import errno_of, mounted_dtypefs, mounted_emulator
+from fsmount import dtypefs_binary, errno_of, mounted_dtypefs, mounted_emulator
 from scenarios import drop_caches
 
 ALL_SHARE_OPTIONS = ["noserverino", "nocase", "noxattr", "nolink"]
@@ -290,3 +290,15 @@ def test_all_share_behaviours_at_once(workdir):
         found = subprocess.run(["find", str(mnt), "-type", "l"], capture_output=True, text=True, check=True).stdout
         assert found.split() == [str(mnt / "link-to-b")]
         assert (mnt / "A" / "B" / "F").read_text() == "hi\n"
+
+
+@pytest.mark.parametrize("options", [[o] for o in ALL_SHARE_OPTIONS + ["fifo_dirs"]] + [ALL_SHARE_OPTIONS + ["fifo_dirs"]],
+                         ids=lambda o: ",".join(o))
+def test_check_finds_the_lies_raw_and_none_through_dtypefs(workdir, options):
+    make_tree(workdir / "src")
+    with share(workdir, options):
+        os.symlink("a/b", workdir / "mnt" / "link-to-b")
+        raw = subprocess.run([dtypefs_binary(), "check", "-r", str(workdir / "emu")], capture_output=True, text=True)
+        through = subprocess.run([dtypefs_binary(), "check", "-r", str(workdir / "mnt")], capture_output=True, text=True)
+    assert raw.returncode == 1 and "link-to-b" in raw.stdout, raw.stdout + raw.stderr
+    assert through.returncode == 0 and "no entry lies" in through.stdout, through.stdout + through.stderr
