@@ -16,7 +16,7 @@ enum MountPreflight {
         if let top = table.topmost(at: mountpoint), top.fileSystemType == "fuse.dtypefs",
            top.source == fileSystemName || source == mountpoint {
             return .refuse("'\(mountpoint)' is already a dtypefs mount of '\(top.source)': a second one would stack on it "
-                           + "(umount \(mountpoint) first; if its daemon died, umount -l \(mountpoint))")
+                           + "(umount \(mountpoint) first; if its daemon died, umount -l \(mountpoint), and -o auto_unmount avoids that)")
         }
         guard table.topmost(at: source) == nil else { return .proceed(warnings: []) }
         if requireMountpoint {
