@@ -3,7 +3,6 @@ import Glibc
 #endif
 import CLinux
 import FuseKit
-import Synchronization
 
 /// The backing directory: a descriptor opened before mounting (so mounting over the same path works)
 /// and the node table. Every path is resolved beneath that descriptor with openat2 refusing all
@@ -149,20 +148,5 @@ final class BackingTree: Sendable {
         }
         defer { SystemCall.close(directory) }
         return try SystemCall.withTerminated(name) { (cName) throws(Errno) -> R in try body(directory, cName) }
-    }
-}
-
-/// With `inodes=stable`, a directory's name reaching a directory with another number is either a
-/// directory replaced beside the mount or a backing whose numbers are not stable after all (CIFS
-/// turning noserverino on by itself): said once, with the cure, since the second makes every
-/// cwd inside fail.
-enum InodeNumberChange {
-    private static let noted = Atomic<Bool>(false)
-
-    static func noteOnce() {
-        guard !noted.exchange(true, ordering: .relaxed) else { return }
-        DaemonLog.warning("a directory's name now reaches another inode number: replaced beside the mount, or the "
-                          + "source's inode numbers are not stable (CIFS noserverino); if directories held open "
-                          + "or used as a cwd start failing with ENOENT, mount with -o inodes=unstable")
     }
 }

@@ -5,8 +5,8 @@
 /// - `unstable`: numbers are made up per client inode and change whenever the backing forgets it
 ///   (CIFS noserverino, which CIFS also turns on by itself; FUSE filesystems without use_ino):
 ///   nodes are found by name, a name keeps its node while it reaches an object of the same type,
-///   and hard links are not recognised as one inode (each name is its own; st_ino still shows
-///   the backing's number).
+///   and hard links are not recognised as one inode (each name is its own; its st_ino is the
+///   number it was first seen with, fixed while the kernel holds it).
 public enum InodeNumbers: String, Sendable, CaseIterable {
     case stable, unstable
 }

@@ -7,8 +7,8 @@ public struct PassthroughConfiguration: Sendable {
     /// a read) does not touch the backing's access time either (xfstests generic/120).
     public var noAccessTime = false
     /// `xattr=off`: every extended attribute request is answered ENOSYS, after which the kernel
-    /// stops asking and tells programs EOPNOTSUPP, so `ls -l` asks once per mount instead of
-    /// twice per entry (FUSE caches no xattrs).
+    /// stops asking and tells programs EOPNOTSUPP, so `ls -l` asks for security.selinux once
+    /// per mount instead of once per entry (FUSE caches no xattrs).
     public var extendedAttributes = true
     /// Seconds the kernel may trust a name → inode answer.
     public var entryTimeout: Double = 1

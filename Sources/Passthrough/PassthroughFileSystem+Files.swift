@@ -27,7 +27,7 @@ extension PassthroughFileSystem {
     /// An O_DIRECT open is not answered in direct-I/O mode: the kernel then sends its O_DIRECT
     /// reads and writes to us uncached all the same (its direct_IO path, which also clears
     /// setuid bits), while mmap of the file keeps working (direct-I/O mode refuses it, ENODEV).
-    private static func reply(for descriptor: Int32, flags: Int32) -> OpenReply {
+    private static func reply(for descriptor: Int32) -> OpenReply {
         OpenReply(handle: UInt64(descriptor), directIO: false, keepCache: false)
     }
 
@@ -41,7 +41,7 @@ extension PassthroughFileSystem {
             descriptor = try tree.open(node, flags: Self.backingOpenFlags(flags))
         }
         openFiles.add(descriptor, for: node)
-        return Self.reply(for: descriptor, flags: flags)
+        return Self.reply(for: descriptor)
     }
 
     public func create(parent: NodeID, name: FileName, mode: mode_t, flags: Int32, caller: Caller) throws(Errno) -> (Entry, OpenReply) {
@@ -54,7 +54,7 @@ extension PassthroughFileSystem {
                 let status = try SystemCall.status(of: descriptor)
                 let node = tree.nodes.remember(parent: parent, name: name.bytes, key: InodeKey(status))
                 openFiles.add(descriptor, for: node)
-                return (entry(for: node, status), Self.reply(for: descriptor, flags: flags))
+                return (entry(for: node, status), Self.reply(for: descriptor))
             } catch {
                 SystemCall.close(descriptor)
                 throw error
