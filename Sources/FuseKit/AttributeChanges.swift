@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// What a setattr request asks to change; nil means "leave as is".
 public struct AttributeChanges: Sendable {

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// An inode's attributes exactly as the backing filesystem's `stat` gave them.
 public struct Attributes: @unchecked Sendable {

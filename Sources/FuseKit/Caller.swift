@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Who made a request: the kernel's view of the calling process.
 public struct Caller: Sendable {

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import Synchronization
 
 /// The daemon's log: stderr while in the foreground; once detached, syslog (the journal) or a

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// A thread that lives as long as the process, for pools that wait in syscalls: a pthread of a
 /// chosen stack size, not Dispatch's pool, which on Linux runs about one blocking item per CPU.

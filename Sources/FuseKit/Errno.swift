@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// A POSIX error number: what every filesystem operation throws and what FUSE replies.
 public struct Errno: Error, Equatable, Hashable, Sendable, CustomStringConvertible {

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import FuseKit
 
 /// What identifies a backing object: device, inode number and type. The type is part of the key so

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import FuseKit
 
 /// A fixed set of threads that help run the indices of a range: blocking syscalls (lstat on a

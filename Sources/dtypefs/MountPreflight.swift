@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// What is checked about SOURCE and MOUNTPOINT in the mount table before mounting, so that the
 /// admin hears of a mistake instead of finding it later: a second dtypefs stacked on the same

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The mounts this process sees (/proc/self/mountinfo), read without touching any mounted
 /// filesystem: a stat of a mount point would wait on its daemon, which may be us, not yet serving.
