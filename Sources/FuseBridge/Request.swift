@@ -145,3 +145,11 @@ struct Request: ~Copyable {
         discard self
     }
 }
+
+extension Request {
+    /// Who sent `raw`: the credentials operations that create or write act with.
+    static func caller(_ raw: fuse_req_t) -> Caller {
+        let context = fuse_req_ctx(raw)!.pointee
+        return Caller(uid: context.uid, gid: context.gid, pid: context.pid, umask: context.umask)
+    }
+}

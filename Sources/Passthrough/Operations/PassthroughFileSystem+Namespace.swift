@@ -2,8 +2,31 @@ import Glibc
 import CLinux
 import FuseKit
 
-// mknod, mkdir, symlink, link, unlink, rmdir, rename: names change, and the node table follows.
+// lookup, forget, readlink, mknod, mkdir, symlink, link, unlink, rmdir, rename, as FuseBridge's
+// NamespaceOperations: names change, and the node table follows.
 extension PassthroughFileSystem {
+    public func lookup(parent: NodeID, name: FileName) throws(Errno) -> Entry {
+        do {
+            return try tree.withEntry(parent, name) { (directory, cName) throws(Errno) -> Entry in
+                try lookUpEntry(directory: directory, parent: parent, name: cName, nameBytes: name.bytes)
+            }
+        } catch Errno.noEntry where configuration.negativeTimeout > 0 {
+            // A node-0 entry lets the kernel cache the absence, as CIFS caches it for actimeo.
+            return Entry(node: .none, attributes: Attributes(stat()),
+                         entryTimeout: configuration.negativeTimeout, attributeTimeout: 0)
+        }
+    }
+
+    public func forget(node: NodeID, count: UInt64) {
+        if tree.nodes.forget(node, count: count) { removedObjects.forget(node) }
+    }
+
+    public func readLink(node: NodeID) throws(Errno) -> [UInt8] {
+        // A walker following links: the target was likely read with the link's listing.
+        if let target = prefetcher?.linkTarget(of: node) { return target }
+        return try tree.withNode(node) { (descriptor) throws(Errno) -> [UInt8] in try SystemCall.readLink(descriptor) }
+    }
+
     public func makeNode(parent: NodeID, name: FileName, mode: mode_t, device: dev_t, caller: Caller) throws(Errno) -> Entry {
         defer { prefetcher?.invalidate() }
         return try tree.withEntry(parent, name) { (directory, cName) throws(Errno) -> Entry in
