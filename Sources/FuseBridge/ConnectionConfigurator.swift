@@ -11,8 +11,8 @@ enum ConnectionConfigurator {
             let bit = UInt32(flag)
             if enabled, capable & bit != 0 { want |= bit } else if !enabled { want &= ~bit }
         }
-        set(FUSE_CAP_READDIRPLUS, settings.readDirectoryPlus)
-        set(FUSE_CAP_READDIRPLUS_AUTO, settings.readDirectoryPlus && settings.readDirectoryPlusAuto)
+        set(FUSE_CAP_READDIRPLUS, settings.readdirplus)
+        set(FUSE_CAP_READDIRPLUS_AUTO, settings.readdirplus && settings.readdirplusAuto)
         set(FUSE_CAP_FLOCK_LOCKS, settings.flockLocks)
         set(FUSE_CAP_POSIX_LOCKS, settings.posixLocks)
         set(FUSE_CAP_SPLICE_WRITE, settings.splice)

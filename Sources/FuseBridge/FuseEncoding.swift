@@ -9,7 +9,7 @@ enum FuseEncoding {
         parameters.ino = entry.node.rawValue
         parameters.generation = 0  // node IDs are never reused, so one generation suffices
         parameters.attr = entry.attributes.stat
-        parameters.attr_timeout = entry.attributeTimeout
+        parameters.attr_timeout = entry.attrTimeout
         parameters.entry_timeout = entry.entryTimeout
         return parameters
     }

@@ -1,9 +1,9 @@
 /// What the filesystem wants from the FUSE connection, settled once at init.
 public struct ConnectionSettings: Sendable {
     /// READDIRPLUS: entries arrive with attributes (and so with the type from st_mode).
-    public var readDirectoryPlus: Bool = true
+    public var readdirplus: Bool = true
     /// Let the kernel choose READDIRPLUS only when it expects lookups (READDIRPLUS_AUTO).
-    public var readDirectoryPlusAuto: Bool = true
+    public var readdirplusAuto: Bool = true
     /// Forward flock() to us instead of keeping it inside the kernel.
     public var flockLocks: Bool = true
     /// Forward POSIX record locks to us.

@@ -16,7 +16,7 @@ public enum DaemonLog {
     nonisolated(unsafe) private static var destination: Destination = .standardError
     nonisolated(unsafe) private static var prefix = ""
     nonisolated(unsafe) public private(set) static var debug = false
-    private static let logFile = Mutex<Int32>(-1)
+    private static let logfile = Mutex<Int32>(-1)
 
     /// Chooses where logs go and what each line starts with (the mount point); call before any
     /// worker thread starts. Opens a log file now, so that a path that cannot be written is an
@@ -24,7 +24,7 @@ public enum DaemonLog {
     public static func configure(destination: Destination, debug: Bool, label: String? = nil) throws(Errno) {
         if case let .file(path) = destination {
             let descriptor = try openLogFile(path)
-            logFile.withLock { current in
+            logfile.withLock { current in
                 if current >= 0 { close(current) }
                 current = descriptor
             }
@@ -53,7 +53,7 @@ public enum DaemonLog {
             (prefix + message).withCString { text in withVaList([text]) { vsyslog(priority, "%s", $0) } }
         case let .file(path):
             let line = timestamp() + " dtypefs[\(getpid())]: " + prefix + message + "\n"
-            logFile.withLock { descriptor in
+            logfile.withLock { descriptor in
                 if !stillNames(path, descriptor), let reopened = try? openLogFile(path) {
                     close(descriptor)
                     descriptor = reopened

@@ -3,13 +3,13 @@ public struct Entry: Sendable {
     public var node: NodeID
     public var attributes: Attributes
     public var entryTimeout: Double
-    public var attributeTimeout: Double
+    public var attrTimeout: Double
 
-    public init(node: NodeID, attributes: Attributes, entryTimeout: Double, attributeTimeout: Double) {
+    public init(node: NodeID, attributes: Attributes, entryTimeout: Double, attrTimeout: Double) {
         self.node = node
         self.attributes = attributes
         self.entryTimeout = entryTimeout
-        self.attributeTimeout = attributeTimeout
+        self.attrTimeout = attrTimeout
     }
 }
 

@@ -1,6 +1,17 @@
-/// What `dtypefs --help` prints.
+import FuseBridge
+import Passthrough
+
+/// What `dtypefs --help` prints. Defaults come from where they are defined
+/// (`PassthroughConfiguration`, `MountConfiguration`), never written here.
 enum HelpText {
     static let version = "dtypefs 0.1.0"
+
+    private static let defaults = PassthroughConfiguration()
+
+    /// A number of seconds or a count as an option value: 1, 0.5.
+    static func optionValue(_ value: Double) -> String {
+        value == value.rounded() ? String(Int(value)) : String(value)
+    }
 
     static let usage = """
     Usage: dtypefs SOURCE MOUNTPOINT [-f] [-d] [-o OPTION[,OPTION...]]...
@@ -19,7 +30,7 @@ enum HelpText {
       -V, --version        show the version
 
     Options (-o):
-      dtype=verify         report the type of an lstat of each entry (default)
+      dtype=verify         report the type of an lstat of each entry\(defaults.dtype == .verify ? " (default)" : "")
       dtype=unknown        report DT_UNKNOWN for every entry: programs lstat themselves
       dtype=passthrough    report the backing filesystem's d_type unchanged (lies included)
       inodes=auto|stable|unstable
@@ -27,7 +38,7 @@ enum HelpText {
                            (CIFS noserverino, FUSE sources) finds files by name, and hard
                            links are separate inodes; auto (default) decides from the
                            mount table
-      xattr=on|off         extended attributes through the mount (default on); off answers
+      xattr=on|off         extended attributes through the mount (default \(defaults.xattr ? "on" : "off")); off answers
                            "not supported" once, and ls -l stops asking per entry
       auto_unmount         unmount when the daemon dies (killed, crashed): no dead mount
       require_mountpoint   refuse to start unless SOURCE is a mount point (the share is up);
@@ -37,18 +48,18 @@ enum HelpText {
       allow_other          let every user use the mount (default when run as root)
       noallow_other        only the mounting user
       ro | rw              read-only or read-write (default rw)
-      entry_timeout=S      seconds the kernel caches names (default 1, like CIFS actimeo)
-      attr_timeout=S       seconds the kernel caches attributes (default 1)
-      negative_timeout=S   seconds the kernel caches "no such file" (default 1; 0 disables)
-      max_threads=N        worker threads (default 10)
+      entry_timeout=S      seconds the kernel caches names (default \(optionValue(defaults.entryTimeout)), like CIFS actimeo)
+      attr_timeout=S       seconds the kernel caches attributes (default \(optionValue(defaults.attrTimeout)))
+      negative_timeout=S   seconds the kernel caches "no such file" (default \(optionValue(defaults.negativeTimeout)); 0 disables)
+      max_threads=N        worker threads (default \(MountConfiguration.defaultMaxThreads))
       readdirplus=auto|always|never
                            listings with attributes: auto (default) lets the kernel ask when
                            it expects stats to follow; never suits pure tree walks
       verify_threads=N     lstats of one listing run on up to N threads once they prove
-                           slow (default 16; 1 = one after another)
+                           slow (default \(defaults.verifyThreads); 1 = one after another)
       readahead_listings=N during a tree walk, read and verify up to N listings at once,
                            a level or two ahead of the walker, with their links' targets
-                           (and where they lead) while it follows links (default 8; 0 = off)
+                           (and where they lead) while it follows links (default \(defaults.readaheadListings); 0 = off)
       fsname=NAME          the source shown by mount and df (default: SOURCE)
       dev,nodev,suid,nosuid,exec,noexec,atime,noatime,relatime, ...
                            kernel mount flags, as mount(8) passes them; nodiratime and

@@ -28,31 +28,23 @@ enum MountCommand {
         for note in options.notes { printError(note) }
         let table = MountTable.current()
         let warnings: [String]
-        switch MountPreflight.check(source: source, mountpoint: mountpoint, fileSystemName: options.fileSystemName ?? source,
+        switch MountPreflight.check(source: source, mountpoint: mountpoint, fsname: options.fsname ?? source,
                                     requireMountpoint: options.requireMountpoint, table: table) {
         case let .refuse(message):
             printError(message)
             return ExitStatus.failure
         case let .proceed(found):
-            warnings = found + [MountPreflight.logWarning(foreground: request.foreground, logFile: options.logFile)].compactMap { $0 }
+            warnings = found + [MountPreflight.logWarning(foreground: request.foreground, logfile: options.logfile)].compactMap { $0 }
         }
         for warning in warnings { printError(warning) }
-        var passthroughConfiguration = PassthroughConfiguration()
-        passthroughConfiguration.dtype = options.dtype
-        passthroughConfiguration.extendedAttributes = options.extendedAttributes
-        passthroughConfiguration.noAccessTime = MountPointFlags(options: options.mountPointFlags).bits & UInt32(CLINUX_MOUNT_NOATIME) != 0
-        let inodeChoice = options.inodeNumbers.map { ($0, "as asked") }
+        var passthroughConfiguration = options.passthrough
+        passthroughConfiguration.noatime = MountPointFlags(options: options.mountPointFlags).bits & UInt32(CLINUX_MOUNT_NOATIME) != 0
+        let inodeChoice = options.inodes.map { ($0, "as asked") }
             ?? InodeNumbersChoice.automatic(forSource: source, in: table)
-        passthroughConfiguration.inodeNumbers = inodeChoice.0
-        passthroughConfiguration.attributeTimeout = options.attributeTimeout
-        passthroughConfiguration.entryTimeout = options.entryTimeout
-        passthroughConfiguration.negativeTimeout = options.negativeTimeout
-        passthroughConfiguration.readDirectoryPlus = options.readDirectoryPlus
-        passthroughConfiguration.verifyConcurrency = options.verifyThreads
-        passthroughConfiguration.listingReadAhead = options.readAheadListings
+        passthroughConfiguration.inodes = inodeChoice.0
 
         var mountConfiguration = MountConfiguration(
-            mountpoint: mountpoint, fileSystemName: options.fileSystemName ?? source,
+            mountpoint: mountpoint, fsname: options.fsname ?? source,
             allowOther: options.allowOther ?? (geteuid() == 0))
         mountConfiguration.readOnly = options.readOnly
         mountConfiguration.mountFlags = options.mountFlags
@@ -61,10 +53,10 @@ enum MountCommand {
         mountConfiguration.autoUnmount = options.autoUnmount
 
         do throws(Errno) {
-            try DaemonLog.configure(destination: options.logFile.map { .file($0) } ?? .standardError, debug: request.debug,
+            try DaemonLog.configure(destination: options.logfile.map { .file($0) } ?? .standardError, debug: request.debug,
                                     label: mountpoint)
         } catch {
-            printError("cannot open log file '\(options.logFile ?? "")': \(error)")
+            printError("cannot open log file '\(options.logfile ?? "")': \(error)")
             return ExitStatus.failure
         }
         let fileSystem: PassthroughFileSystem
@@ -96,19 +88,20 @@ enum MountCommand {
             }
         }
         if !request.foreground {
-            if options.logFile == nil { try? DaemonLog.configure(destination: .syslog, debug: request.debug, label: mountpoint) }
+            if options.logfile == nil { try? DaemonLog.configure(destination: .syslog, debug: request.debug, label: mountpoint) }
             session.detach()
         }
         for warning in warnings { DaemonLog.warning(warning) }
-        let description = "\(source) on \(mountpoint) (dtype=\(options.dtype.rawValue), "
-            + "inodes=\(inodeChoice.0.rawValue) (\(inodeChoice.1)), "
-            + "\(mountConfiguration.readOnly ? "ro" : "rw"), allow_other=\(mountConfiguration.allowOther ? "yes" : "no"), "
-            + "entry_timeout=\(options.entryTimeout), attr_timeout=\(options.attributeTimeout), "
-            + "negative_timeout=\(options.negativeTimeout), max_threads=\(options.maxThreads))"
+        let settings = passthroughConfiguration
+        let access = "\(mountConfiguration.readOnly ? "ro" : "rw"), allow_other=\(mountConfiguration.allowOther ? "yes" : "no")"
+        let timeouts = "entry_timeout=\(settings.entryTimeout), attr_timeout=\(settings.attrTimeout), "
+            + "negative_timeout=\(settings.negativeTimeout)"
+        let description = "\(source) on \(mountpoint) (dtype=\(settings.dtype.rawValue), "
+            + "inodes=\(inodeChoice.0.rawValue) (\(inodeChoice.1)), \(access), \(timeouts), max_threads=\(options.maxThreads))"
         DaemonLog.info("mounted \(description)")
         StatisticsReporter.start(fileSystem)
         let result = session.run()
-        DaemonLog.info("unmounted \(mountpoint): \(fileSystem.statistics.snapshot.summary)")
+        DaemonLog.info("unmounted \(mountpoint): \(fileSystem.listingStatistics.snapshot.summary)")
         if result < 0 {
             DaemonLog.error("the FUSE session ended with an error: \(Errno(-result))")
             return ExitStatus.failure
@@ -117,8 +110,8 @@ enum MountCommand {
     }
 
     /// Dozens of threads (workers, the lstat pool, listing readers) mostly wait in syscalls; glibc
-    /// would give each of up to 8 per CPU its own malloc arena, and their fragments add up (1M-entry
-    /// walk: peak RSS 65 MiB, 63 MiB with two arenas). One per CPU, unless MALLOC_ARENA_MAX says.
+    /// would give each of up to 8 per CPU its own malloc arena, and their fragments add up (see the
+    /// 1M-entry walk in docs/PERFORMANCE.md). One per CPU, unless MALLOC_ARENA_MAX says.
     private static func limitMallocArenas() {
         guard getenv("MALLOC_ARENA_MAX") == nil else { return }
         _ = clinux_limit_malloc_arenas(Int32(max(2, min(64, sysconf(Int32(_SC_NPROCESSORS_ONLN))))))

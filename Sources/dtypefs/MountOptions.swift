@@ -1,30 +1,25 @@
+import FuseBridge
 import Passthrough
 
 /// The `-o` options: dtypefs's own, the FUSE ones we expose, and the ones mount(8) and
 /// mount.fuse3 hand to every FUSE program.
 struct MountOptions: Equatable {
-    var dtype: DTypePolicy = .verify
-    /// `xattr=off`: no extended attributes through the mount (the kernel stops asking).
-    var extendedAttributes = true
+    /// The filesystem's own knobs (dtype, xattr, the timeouts, readdirplus, verify_threads,
+    /// readahead_listings), under the options' names, with their defaults defined there once.
+    var passthrough = PassthroughConfiguration()
     /// nil: `inodes=auto`, decided from the source's filesystem (InodeNumbersChoice).
-    var inodeNumbers: InodeNumbers?
+    var inodes: InodeNumbers?
     /// nil: the default (on when running as root, so an overlay stays visible to every user).
     var allowOther: Bool?
     var readOnly = false
-    var attributeTimeout = 1.0
-    var entryTimeout = 1.0
-    var negativeTimeout = 1.0
-    var maxThreads = 10
-    var readDirectoryPlus: PassthroughConfiguration.ReadDirectoryPlusPolicy = .auto
-    var verifyThreads = 16
-    var readAheadListings = PassthroughConfiguration().listingReadAhead
-    var fileSystemName: String?
+    var maxThreads = MountConfiguration.defaultMaxThreads
+    var fsname: String?
     /// `auto_unmount`: the mount goes away when the daemon dies (killed, crashed), as in sshfs.
     var autoUnmount = false
     /// `require_mountpoint`: refuse to start unless SOURCE is a mount point (the share is there).
     var requireMountpoint = false
     /// `logfile=PATH`: the background daemon logs there instead of syslog.
-    var logFile: String?
+    var logfile: String?
     /// Options accepted for compatibility with a note to the user (nonempty).
     var notes: [String] = []
     /// Kernel mount flags passed on as given (nosuid, nodev, noexec, noatime, ...).
@@ -88,52 +83,52 @@ struct MountOptions: Equatable {
             guard let value, let policy = DTypePolicy(rawValue: value) else {
                 throw UsageError("bad value '\(value ?? "")' for option dtype (expected verify, unknown or passthrough)")
             }
-            dtype = policy
+            passthrough.dtype = policy
         case "inodes":
             switch value {
-            case "auto": inodeNumbers = nil
-            case let value? where InodeNumbers(rawValue: value) != nil: inodeNumbers = InodeNumbers(rawValue: value)
+            case "auto": inodes = nil
+            case let value? where InodeNumbers(rawValue: value) != nil: inodes = InodeNumbers(rawValue: value)
             default: throw UsageError("bad value '\(value ?? "")' for option inodes (expected auto, stable or unstable)")
             }
         case "allow_other": try noValue(key, value); allowOther = true
         case "noallow_other": try noValue(key, value); allowOther = false
         case "ro": try noValue(key, value); readOnly = true
         case "rw": try noValue(key, value); readOnly = false
-        case "attr_timeout": attributeTimeout = try Self.seconds(key, value)
-        case "entry_timeout": entryTimeout = try Self.seconds(key, value)
-        case "negative_timeout": negativeTimeout = try Self.seconds(key, value)
+        case "attr_timeout": passthrough.attrTimeout = try Self.seconds(key, value)
+        case "entry_timeout": passthrough.entryTimeout = try Self.seconds(key, value)
+        case "negative_timeout": passthrough.negativeTimeout = try Self.seconds(key, value)
         case "max_threads":
             guard let value, let count = Int(value), (1...1024).contains(count) else {
                 throw UsageError("bad value '\(value ?? "")' for option max_threads (expected a whole number from 1 to 1024)")
             }
             maxThreads = count
         case "readdirplus":
-            guard let value, let policy = PassthroughConfiguration.ReadDirectoryPlusPolicy(rawValue: value) else {
+            guard let value, let policy = PassthroughConfiguration.ReaddirplusPolicy(rawValue: value) else {
                 throw UsageError("bad value '\(value ?? "")' for option readdirplus (expected auto, always or never)")
             }
-            readDirectoryPlus = policy
+            passthrough.readdirplus = policy
         case "verify_threads":
             guard let value, let count = Int(value), (1...256).contains(count) else {
                 throw UsageError("bad value '\(value ?? "")' for option verify_threads (expected a whole number from 1 to 256)")
             }
-            verifyThreads = count
+            passthrough.verifyThreads = count
         case "readahead_listings":
             guard let value, let count = Int(value), (0...64).contains(count) else {
                 throw UsageError("bad value '\(value ?? "")' for option readahead_listings (expected a whole number from 0 to 64)")
             }
-            readAheadListings = count
+            passthrough.readaheadListings = count
         case "xattr":
             guard let value, value == "on" || value == "off" else {
                 throw UsageError("bad value '\(value ?? "")' for option xattr (expected on or off)")
             }
-            extendedAttributes = value == "on"
+            passthrough.xattr = value == "on"
         case "auto_unmount": try noValue(key, value); autoUnmount = true
         case "require_mountpoint": try noValue(key, value); requireMountpoint = true
         case "logfile":
             guard let value, value.hasPrefix("/") else {
                 throw UsageError("option logfile needs an absolute path, e.g. logfile=/var/log/dtypefs.log")
             }
-            logFile = value
+            logfile = value
         case "nonempty":
             notes.append("option 'nonempty' means nothing with FUSE 3 (a non-empty mount point is always allowed): ignored")
         case "uid", "gid", "umask":
@@ -143,7 +138,7 @@ struct MountOptions: Equatable {
             throw UsageError("option '\(key)' is not supported: dtypefs decides the kernel's page caching itself")
         case "fsname":
             guard let value, !value.isEmpty else { throw UsageError("option fsname needs a value, e.g. fsname=//server/share") }
-            fileSystemName = value
+            fsname = value
         default:
             if value == nil, Self.kernelMountFlags.contains(key) {
                 mountFlags.removeAll { $0 == key }

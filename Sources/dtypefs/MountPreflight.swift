@@ -9,10 +9,10 @@ enum MountPreflight {
         case refuse(String)
     }
 
-    static func check(source: String, mountpoint: String, fileSystemName: String, requireMountpoint: Bool,
+    static func check(source: String, mountpoint: String, fsname: String, requireMountpoint: Bool,
                       table: MountTable) -> Verdict {
         if let top = table.topmost(at: mountpoint), top.fileSystemType == "fuse.dtypefs",
-           top.source == fileSystemName || source == mountpoint {
+           top.source == fsname || source == mountpoint {
             return .refuse("'\(mountpoint)' is already a dtypefs mount of '\(top.source)': a second one would stack on it "
                            + "(umount \(mountpoint) first; if its daemon died, umount -l \(mountpoint), and -o auto_unmount avoids that)")
         }
@@ -27,8 +27,8 @@ enum MountPreflight {
     }
 
     /// Where the background daemon's lines would go unread: no syslog socket and no logfile.
-    static func logWarning(foreground: Bool, logFile: String?) -> String? {
-        guard !foreground, logFile == nil, access("/dev/log", F_OK) != 0 else { return nil }
+    static func logWarning(foreground: Bool, logfile: String?) -> String? {
+        guard !foreground, logfile == nil, access("/dev/log", F_OK) != 0 else { return nil }
         return "warning: no syslog socket (/dev/log): the daemon's log lines and statistics will be lost; "
             + "use -o logfile=PATH, or run with -f under a supervisor"
     }

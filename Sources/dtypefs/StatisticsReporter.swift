@@ -23,7 +23,7 @@ enum StatisticsReporter {
             var received: Int32 = 0
             while sigwait(&waited, &received) == 0 {
                 if let fileSystem = StatisticsReporter.fileSystem {
-                    DaemonLog.info("statistics: \(fileSystem.statistics.snapshot.summary), inodes known to the kernel: \(fileSystem.knownNodeCount)")
+                    DaemonLog.info("statistics: \(fileSystem.listingStatistics.snapshot.summary), inodes known to the kernel: \(fileSystem.knownNodeCount)")
                 }
             }
             return nil

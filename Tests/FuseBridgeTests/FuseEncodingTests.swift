@@ -31,7 +31,7 @@ import Testing
         var status = stat()
         status.st_ino = 1234
         status.st_mode = S_IFLNK | 0o777
-        let entry = Entry(node: NodeID(99), attributes: Attributes(status), entryTimeout: 2, attributeTimeout: 3)
+        let entry = Entry(node: NodeID(99), attributes: Attributes(status), entryTimeout: 2, attrTimeout: 3)
         let parameters = FuseEncoding.entryParameters(entry)
         #expect(parameters.ino == 99)
         #expect(parameters.attr.st_ino == 1234)
@@ -51,14 +51,14 @@ import Testing
 
 @Suite struct MountConfigurationTests {
     @Test func optionsAlwaysCheckPermissionsInTheKernel() {
-        var configuration = MountConfiguration(mountpoint: "/mnt", fileSystemName: "/srv/share", allowOther: true)
+        var configuration = MountConfiguration(mountpoint: "/mnt", fsname: "/srv/share", allowOther: true)
         configuration.readOnly = true
         configuration.mountFlags = ["nosuid", "noatime"]
         #expect(configuration.libfuseOptions == "fsname=/srv/share,subtype=dtypefs,default_permissions,allow_other,ro,nosuid,noatime")
     }
 
     @Test func commasInTheSourceNameAreEscaped() {
-        let configuration = MountConfiguration(mountpoint: "/mnt", fileSystemName: "/srv/a,b\\c", allowOther: false)
+        let configuration = MountConfiguration(mountpoint: "/mnt", fsname: "/srv/a,b\\c", allowOther: false)
         #expect(configuration.libfuseOptions.hasPrefix("fsname=/srv/a\\,b\\\\c,subtype=dtypefs,default_permissions,rw"))
     }
 }

@@ -93,7 +93,7 @@ import Testing
     func link(_ parent: NodeID, _ name: String) -> NodeTable.Link { .init(parent: parent, name: Array(name.utf8)) }
 
     @Test func withUnstableNumbersANameKeepsItsNodeWhenItsNumberChanges() {
-        let table = NodeTable(rootKey: rootKey, inodeNumbers: .unstable)
+        let table = NodeTable(rootKey: rootKey, inodes: .unstable)
         let dir = table.remember(parent: .root, name: Array("a".utf8), key: InodeKey(device: 1, inode: 3, type: .directory))
         let again = table.remember(parent: .root, name: Array("a".utf8), key: InodeKey(device: 1, inode: 6, type: .directory))
         #expect(again == dir)
@@ -107,7 +107,7 @@ import Testing
     }
 
     @Test func withUnstableNumbersHardLinksAndReusedNumbersAreSeparateNodes() {
-        let table = NodeTable(rootKey: rootKey, inodeNumbers: .unstable)
+        let table = NodeTable(rootKey: rootKey, inodes: .unstable)
         let key = InodeKey(device: 1, inode: 20, type: .regular)
         let a = table.remember(parent: .root, name: Array("a".utf8), key: key)
         let b = table.remember(parent: .root, name: Array("b".utf8), key: key)
@@ -119,7 +119,7 @@ import Testing
 
     @Test(arguments: InodeNumbers.allCases)
     func renamesAndExchangesMoveTheRightNodes(numbers: InodeNumbers) {
-        let table = NodeTable(rootKey: rootKey, inodeNumbers: numbers)
+        let table = NodeTable(rootKey: rootKey, inodes: numbers)
         let keyA = InodeKey(device: 1, inode: 50, type: .regular), keyB = InodeKey(device: 1, inode: 51, type: .regular)
         let a = table.remember(parent: .root, name: Array("a".utf8), key: keyA)
         let b = table.remember(parent: .root, name: Array("b".utf8), key: keyB)

@@ -151,7 +151,7 @@ import Testing
         let a = try #require(list(fs, .root, plus: true).added.first { $0.name == "a" }?.node)
         // Listing a subdirectory of what was just listed is a walk: a/b is read ahead.
         let b = try #require(list(fs, a, plus: true).added.first { $0.name == "b" }?.node)
-        for _ in 0..<500 where fs.statistics.snapshot.readAhead == 0 { usleep(2_000) }
+        for _ in 0..<500 where fs.listingStatistics.snapshot.readAhead == 0 { usleep(2_000) }
         if changeFirst {
             let (entry, open) = try fs.create(parent: b, name: FileName("new"), mode: S_IFREG | 0o644, flags: O_RDWR, caller: caller)
             fs.release(node: entry.node, handle: open.handle)
@@ -159,7 +159,7 @@ import Testing
         let listing = try list(fs, b, plus: true)
         #expect(listing.names == (changeFirst ? ["new", "old"] : ["old"]))
         #expect(listing.type(of: "old") == .regular)
-        #expect(fs.statistics.snapshot.readAheadUsed == (changeFirst ? 0 : 1))
+        #expect(fs.listingStatistics.snapshot.readAheadUsed == (changeFirst ? 0 : 1))
     }
 
     /// A depth-first walker lists a subdirectory right after its parent: the subdirectories of a
@@ -170,20 +170,20 @@ import Testing
         for path in ["a", "a/b", "a/b/c", "a/b/c/d", "a/b/c/d/e"] { directory.makeDirectory(path) }
         let fs = try makeFileSystem(directory)
         func waitForReadAhead(_ count: Int) {
-            for _ in 0..<500 where fs.statistics.snapshot.readAhead < count { usleep(2_000) }
+            for _ in 0..<500 where fs.listingStatistics.snapshot.readAhead < count { usleep(2_000) }
         }
         let a = try #require(list(fs, .root, plus: true).added.first { $0.name == "a" }?.node)
         let b = try #require(list(fs, a, plus: true).added.first { $0.name == "b" }?.node)
         // b is read ahead, then c by inode before any listing gave c a node.
         waitForReadAhead(2)
-        #expect(fs.statistics.snapshot.readAhead == 2)
+        #expect(fs.listingStatistics.snapshot.readAhead == 2)
         let c = try #require(list(fs, b, plus: true).added.first { $0.name == "c" }?.node)
         waitForReadAhead(3)
         let d = try #require(list(fs, c, plus: true).added.first { $0.name == "d" }?.node)
-        #expect(fs.statistics.snapshot.readAheadUsed == 2, "c was not served from memory")
+        #expect(fs.listingStatistics.snapshot.readAheadUsed == 2, "c was not served from memory")
         waitForReadAhead(4)
         #expect(try list(fs, d, plus: true).names == ["e"])
-        #expect(fs.statistics.snapshot.readAheadUsed == 3)
+        #expect(fs.listingStatistics.snapshot.readAheadUsed == 3)
     }
 
     /// A listing read ahead and parked after a partial reply is continued only while nothing changed
@@ -195,10 +195,10 @@ import Testing
         let fs = try makeFileSystem(directory)
         let a = try #require(list(fs, .root, plus: true).added.first { $0.name == "a" }?.node)
         let b = try #require(list(fs, a, plus: true).added.first { $0.name == "b" }?.node)
-        for _ in 0..<500 where fs.statistics.snapshot.readAhead == 0 { usleep(2_000) }
+        for _ in 0..<500 where fs.listingStatistics.snapshot.readAhead == 0 { usleep(2_000) }
         var first = RecordingSink(plus: true, capacity: 3)
         try fs.readDirectory(node: b, offset: 0, into: &first)
-        #expect(fs.statistics.snapshot.readAheadUsed == 1)
+        #expect(fs.listingStatistics.snapshot.readAheadUsed == 1)
         for index in 0..<10 { try fs.unlink(parent: b, name: FileName("f\(index)")) }
         var rest = RecordingSink(plus: true)
         try fs.readDirectory(node: b, offset: try #require(first.added.last?.nextOffset), into: &rest)
@@ -219,15 +219,15 @@ import Testing
         #expect(try fs.readLink(node: #require(root.added.first { $0.name == "first" }?.node)) == Array("a".utf8))
         let a = try #require(root.added.first { $0.name == "a" }?.node)
         let b = try #require(list(fs, a, plus: true).added.first { $0.name == "b" }?.node)
-        for _ in 0..<500 where fs.statistics.snapshot.readAhead == 0 { usleep(2_000) }
+        for _ in 0..<500 where fs.listingStatistics.snapshot.readAhead == 0 { usleep(2_000) }
         let link = try #require(list(fs, b, plus: true).added.first { $0.name == "link" }?.node)
-        #expect(fs.statistics.snapshot.linkTargetsReadAhead == 1)
+        #expect(fs.listingStatistics.snapshot.linkTargetsReadAhead == 1)
         if changeFirst {
             let (entry, open) = try fs.create(parent: b, name: FileName("new"), mode: S_IFREG | 0o644, flags: O_RDWR, caller: caller)
             fs.release(node: entry.node, handle: open.handle)
         }
         #expect(try fs.readLink(node: link) == Array("../../first".utf8))
-        #expect(fs.statistics.snapshot.linkTargetsUsed == (changeFirst ? 0 : 1))
+        #expect(fs.listingStatistics.snapshot.linkTargetsUsed == (changeFirst ? 0 : 1))
     }
 
     /// Once a listing is read ahead with its links' targets, where those targets lead is looked up
@@ -249,10 +249,10 @@ import Testing
         _ = try fs.readLink(node: #require(root.added.first { $0.name == "first" }?.node))
         let a = try #require(root.added.first { $0.name == "a" }?.node)
         _ = try list(fs, a, plus: true)
-        for _ in 0..<500 where fs.statistics.snapshot.linkTargetPathsResolved == 0 { usleep(2_000) }
+        for _ in 0..<500 where fs.listingStatistics.snapshot.linkTargetPathsResolved == 0 { usleep(2_000) }
         usleep(20_000)  // the other targets of the listing, had any been resolved
-        #expect(fs.statistics.snapshot.linkTargetsReadAhead == 0, "b's listing is still unclaimed")
-        #expect(fs.statistics.snapshot.linkTargetPathsResolved == 1, "only ../../c/d leads beneath the root")
+        #expect(fs.listingStatistics.snapshot.linkTargetsReadAhead == 0, "b's listing is still unclaimed")
+        #expect(fs.listingStatistics.snapshot.linkTargetPathsResolved == 1, "only ../../c/d leads beneath the root")
     }
 
     /// Past the listed-node budget files are listed without a node, but a link the walker is about
@@ -269,13 +269,13 @@ import Testing
         let a = try #require(list(fs, .root, plus: true).added.first { $0.name == "a" }?.node)
         _ = try fs.readLink(node: fs.lookup(parent: .root, name: FileName("first")).node)
         let b = try #require(list(fs, a, plus: true).added.first { $0.name == "b" }?.node)
-        for _ in 0..<500 where fs.statistics.snapshot.readAhead == 0 { usleep(2_000) }
+        for _ in 0..<500 where fs.listingStatistics.snapshot.readAhead == 0 { usleep(2_000) }
         let listing = try list(fs, b, plus: true)
         #expect(listing.added.first { $0.name == "file" }?.node == NodeID.none)
         let link = try #require(listing.added.first { $0.name == "link" }?.node)
         #expect(link != NodeID.none)
         #expect(try fs.readLink(node: link) == Array("../../first".utf8))
-        #expect(fs.statistics.snapshot.linkTargetsUsed == 1)
+        #expect(fs.listingStatistics.snapshot.linkTargetsUsed == 1)
     }
 
     @Test func noTargetIsReadWhileNoLinkIsFollowed() throws {
@@ -285,10 +285,10 @@ import Testing
         let fs = try makeFileSystem(directory)
         let a = try #require(list(fs, .root, plus: true).added.first { $0.name == "a" }?.node)
         let b = try #require(list(fs, a, plus: true).added.first { $0.name == "b" }?.node)
-        for _ in 0..<500 where fs.statistics.snapshot.readAhead == 0 { usleep(2_000) }
+        for _ in 0..<500 where fs.listingStatistics.snapshot.readAhead == 0 { usleep(2_000) }
         let link = try #require(list(fs, b, plus: true).added.first { $0.name == "link" }?.node)
-        #expect(fs.statistics.snapshot.readAheadUsed == 1)
-        #expect(fs.statistics.snapshot.linkTargetsReadAhead == 0)
+        #expect(fs.listingStatistics.snapshot.readAheadUsed == 1)
+        #expect(fs.listingStatistics.snapshot.linkTargetsReadAhead == 0)
         #expect(try fs.readLink(node: link) == Array("elsewhere".utf8))
     }
 

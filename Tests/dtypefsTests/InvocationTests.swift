@@ -24,15 +24,15 @@ import Testing
         let request = try mount("/src", "/mnt")
         #expect(request.source == "/src" && request.mountpoint == "/mnt")
         #expect(!request.foreground && !request.debug)
-        #expect(request.options.dtype == .verify)
+        #expect(request.options.passthrough.dtype == .verify)
         #expect(request.options.allowOther == nil)
-        #expect(request.options.entryTimeout == 1 && request.options.attributeTimeout == 1 && request.options.negativeTimeout == 1)
+        #expect(request.options.passthrough.entryTimeout == 1 && request.options.passthrough.attrTimeout == 1 && request.options.passthrough.negativeTimeout == 1)
     }
 
     @Test func whatMountFuse3Passes() throws {
         // mount(8) → mount.fuse3 → `dtypefs SOURCE MOUNTPOINT -o rw,relatime,dev,suid,...`
         let request = try mount("/src", "/mnt", "-o", "rw,relatime,dev,suid,exec,atime,defaults,nofail,_netdev,x-systemd.automount,dtype=unknown")
-        #expect(request.options.dtype == .unknown)
+        #expect(request.options.passthrough.dtype == .unknown)
         #expect(request.options.mountFlags == ["dev", "suid", "exec", "atime"])
         #expect(!request.options.readOnly)
     }
@@ -53,20 +53,20 @@ import Testing
     @Test func optionsAnywhereAndJoined() throws {
         let request = try mount("-f", "-odtype=passthrough,ro", "/src", "-o", "attr_timeout=0.5,entry_timeout=0", "/mnt", "-o", "noallow_other,max_threads=4,fsname=//server/share")
         #expect(request.foreground)
-        #expect(request.options.dtype == .passthrough)
+        #expect(request.options.passthrough.dtype == .passthrough)
         #expect(request.options.readOnly)
-        #expect(request.options.attributeTimeout == 0.5 && request.options.entryTimeout == 0)
+        #expect(request.options.passthrough.attrTimeout == 0.5 && request.options.passthrough.entryTimeout == 0)
         #expect(request.options.allowOther == false)
         #expect(request.options.maxThreads == 4)
-        #expect(request.options.fileSystemName == "//server/share")
+        #expect(request.options.fsname == "//server/share")
     }
 
     @Test func tuningOptions() throws {
         let request = try mount("/a", "/b", "-o", "readdirplus=never,verify_threads=1,readahead_listings=0")
-        #expect(request.options.readDirectoryPlus == .never)
-        #expect(request.options.verifyThreads == 1)
-        #expect(request.options.readAheadListings == 0)
-        #expect(try mount("/a", "/b").options.readAheadListings == 8)
+        #expect(request.options.passthrough.readdirplus == .never)
+        #expect(request.options.passthrough.verifyThreads == 1)
+        #expect(request.options.passthrough.readaheadListings == 0)
+        #expect(try mount("/a", "/b").options.passthrough.readaheadListings == 8)
         #expect(usageError("/a", "/b", "-o", "readahead_listings=65")?.contains("readahead_listings") == true)
         #expect(usageError("/a", "/b", "-o", "readahead_listings")?.contains("readahead_listings") == true)
         #expect(usageError("/a", "/b", "-o", "readdirplus=sometimes")?.contains("readdirplus") == true)

@@ -10,7 +10,7 @@ import Testing
         """)
 
     func check(_ source: String, _ mountpoint: String, require: Bool = false) -> MountPreflight.Verdict {
-        MountPreflight.check(source: source, mountpoint: mountpoint, fileSystemName: source, requireMountpoint: require, table: table)
+        MountPreflight.check(source: source, mountpoint: mountpoint, fsname: source, requireMountpoint: require, table: table)
     }
 
     @Test func aSecondDtypefsOnTheSamePointIsRefused() {
@@ -34,7 +34,7 @@ import Testing
             return
         }
         #expect(request.options.autoUnmount && request.options.requireMountpoint)
-        #expect(request.options.logFile == "/var/log/d.log")
+        #expect(request.options.logfile == "/var/log/d.log")
         #expect(request.options.notes.first?.contains("nonempty") == true)
         for (option, answer) in [("uid=1000", "bindfs"), ("umask=022", "bindfs"), ("kernel_cache", "page caching"),
                                  ("logfile=relative.log", "absolute path")] {

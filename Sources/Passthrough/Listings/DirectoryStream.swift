@@ -52,7 +52,7 @@ final class DirectoryStream: @unchecked Sendable {
     private(set) var isAtEnd = false
     var verification: Verification?
     /// When a listing was read whole, and in which epoch of changes through the mount (see
-    /// `ListingPrefetcher`): what decides whether it, or a link target read with it, may be served.
+    /// `ListingReadAhead`): what decides whether it, or a link target read with it, may be served.
     struct ReadAheadStamp: Sendable, Equatable {
         var epoch: UInt64
         var readAt: Int64

@@ -29,9 +29,11 @@ final class DirectoryStreamCache: Sendable {
     private struct State: ~Copyable {
         var slots: [Slot] = []
         var sweepScheduled = false
+        var stopping = false
     }
 
-    private let state = Mutex(State())
+    /// The sweeper sleeps on it until the oldest slot expires or `stop` is called.
+    private let state = WaitableState(State())
     let capacity: Int
     let maximumAge: Int64
 
@@ -61,7 +63,7 @@ final class DirectoryStreamCache: Sendable {
     /// Parks `stream` after a request: as a marker when it reached the end, else with its descriptor.
     /// A listing that ended where it began (an empty directory at offset 0) needs no marker.
     func park(_ stream: DirectoryStream) {
-        guard !(stream.isExhausted && stream.position == 0) else { return }
+        guard !(stream.isExhausted && stream.position == 0), !state.withLock({ $0.stopping }) else { return }
         let slot = Slot(node: stream.node, position: stream.position, stream: stream.isExhausted ? nil : stream,
                         parkedAt: SystemCall.monotonicNanoseconds())
         let (_, startSweep) = state.withLock { state -> ([Slot], Bool) in
@@ -78,6 +80,16 @@ final class DirectoryStreamCache: Sendable {
     /// Parked listings (streams and end markers), for tests.
     var count: Int { state.withLock { $0.slots.count } }
 
+    /// Closes every parked stream and ends the sweeper (unmount); nothing is parked afterwards.
+    func stop() {
+        let dropped = state.change { state -> [Slot] in
+            state.stopping = true
+            defer { state.slots.removeAll() }
+            return state.slots
+        }
+        _ = dropped  // closed here, outside the lock
+    }
+
     /// Closes what expired, and keeps sweeping while anything is parked: an idle mount holds
     /// nothing, not even the sweeping thread. A thread of our own, not Dispatch's pool, whose
     /// workers try to change their scheduling priority and log "Failed to set thread priority"
@@ -85,13 +97,13 @@ final class DirectoryStreamCache: Sendable {
     private func scheduleSweep() {
         let maximumAge = self.maximumAge
         DetachedThread.start(stackSize: 64 * 1024) { [weak self] in
-            while true {
-                usleep(useconds_t(min(maximumAge / 1000, Int64(UInt32.max))))
-                guard let self else { return }
-                let now = SystemCall.monotonicNanoseconds()
-                let (_, again) = self.state.withLock { state -> ([Slot], Bool) in
+            var deadline = SystemCall.monotonicNanoseconds() + maximumAge
+            while let self {
+                let (_, again) = self.state.wait(until: { $0.stopping }, deadline: deadline) { state -> ([Slot], Bool) in
+                    let now = SystemCall.monotonicNanoseconds()
                     let expired = Self.removeExpired(from: &state.slots, now: now, maximumAge: maximumAge)
-                    state.sweepScheduled = !state.slots.isEmpty
+                    state.sweepScheduled = !state.slots.isEmpty && !state.stopping
+                    deadline = (state.slots.first?.parkedAt ?? now) + maximumAge
                     return (expired, state.sweepScheduled)
                 }
                 if !again { return }

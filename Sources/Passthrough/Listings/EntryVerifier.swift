@@ -8,26 +8,33 @@ final class EntryVerifier: Sendable {
     /// Threads besides the caller; 0 keeps lstats sequential.
     private let helpers: Int
     private let ownPool = Mutex<WorkerPool?>(nil)
+    private let stopped = Atomic(false)
 
     /// Below this many entries the hand-off costs more than it hides.
     private static let minimumParallelBatch = 8
 
-    /// `concurrency` counts the calling thread: 1 keeps lstats sequential.
-    init(concurrency: Int) {
-        helpers = max(1, concurrency) - 1
+    /// `verifyThreads` counts the calling thread: 1 keeps lstats sequential.
+    init(verifyThreads: Int) {
+        helpers = max(1, verifyThreads) - 1
     }
 
     /// The pool, started on first use, never at mount time: a daemon that detaches forks, and only
     /// the forking thread lives on in the child; and threads started before the signal mask is set
     /// would take SIGUSR1 with its default action (exit) instead of the statistics thread.
     private var pool: WorkerPool? {
-        switch helpers {
-        case 0: nil
-        case WorkerPool.sharedThreads: WorkerPool.shared
-        default: ownPool.withLock { pool in
-            if pool == nil { pool = WorkerPool(threads: helpers) }
+        guard helpers > 0 else { return nil }
+        return ownPool.withLock { pool in
+            if pool == nil, !stopped.load(ordering: .relaxed) { pool = WorkerPool(threads: helpers) }
             return pool
         }
+    }
+
+    /// Ends the pool's threads (unmount); later batches are lstat'ed by the caller alone.
+    func stop() {
+        ownPool.withLock { pool in
+            stopped.store(true, ordering: .relaxed)
+            pool?.stop()
+            pool = nil
         }
     }
 

@@ -8,7 +8,7 @@ import Synchronization
 ///
 /// Targets are read only while links are being followed (a READLINK was asked lately):
 /// `find -type l` or `du` never read one, so they cost a share nothing more. Whether a kept target
-/// may still be served is the listing's own freshness (`ListingPrefetcher.isFresh`).
+/// may still be served is the listing's own freshness (`ListingReadAhead.isFresh`).
 /// Bounded: at most `capacity` targets, the oldest dropped first.
 final class LinkTargetCache: Sendable {
     typealias Stamp = DirectoryStream.ReadAheadStamp

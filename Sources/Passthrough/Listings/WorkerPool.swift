@@ -1,16 +1,13 @@
-import Glibc
 import FuseKit
 
 /// A fixed set of threads that help run the indices of a range: blocking syscalls (lstat on a
 /// network share) overlap instead of queueing. The caller works too and returns when all indices
-/// are done. Several callers may share the pool; their jobs are served in order.
-final class WorkerPool: @unchecked Sendable {
-    /// One pool per process, started on first use: 15 helpers plus the calling thread overlap 16
-    /// round trips, enough to hide network latency without flooding a server.
-    static let shared = WorkerPool(threads: sharedThreads)
-    static let sharedThreads = 15
-    private final class Job {
+/// are done. Several callers may share the pool; their jobs are served in order. `stop` ends the
+/// threads (at unmount); a stopped pool runs every job on the caller alone.
+final class WorkerPool: Sendable {
+    private final class Job: @unchecked Sendable {
         let work: (Int) -> Void
+        // Guarded by the pool's state lock.
         var next: Int
         let end: Int
         var finished = 0
@@ -22,21 +19,27 @@ final class WorkerPool: @unchecked Sendable {
             end = range.upperBound
             count = range.count
         }
+
+        var isDone: Bool { finished == count }
     }
 
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let workAvailable = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    private let jobFinished = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    private var jobs: [Job] = []
+    private struct State {
+        var jobs: [Job] = []
+        var stopping = false
+    }
+
+    private let state = WaitableState(State())
 
     init(threads: Int) {
-        pthread_mutex_init(mutex, nil)
-        pthread_cond_init(workAvailable, nil)
-        pthread_cond_init(jobFinished, nil)
         for _ in 0..<threads {
-            // Each thread keeps the pool alive: the threads never exit. Small stacks: they only lstat.
-            DetachedThread.start(stackSize: 64 * 1024) { self.serve() }
+            // Small stacks: they only lstat.
+            DetachedThread.start(stackSize: 64 * 1024) { [self] in serve() }
         }
+    }
+
+    /// Ends the threads once they finish the index in hand.
+    func stop() {
+        state.change { $0.stopping = true }
     }
 
     /// Runs `work` for every index of `range`, on the pool and the calling thread.
@@ -44,42 +47,36 @@ final class WorkerPool: @unchecked Sendable {
         guard !range.isEmpty else { return }
         withoutActuallyEscaping(work) { work in
             let job = Job(range: range, work: work)
-            pthread_mutex_lock(mutex)
-            jobs.append(job)
-            pthread_cond_broadcast(workAvailable)
-            while let index = claim(from: job) {
-                pthread_mutex_unlock(mutex)
+            state.change { state in if !state.stopping { state.jobs.append(job) } }
+            while let index = state.withLock({ Self.claim(from: job, in: &$0) }) {
                 job.work(index)
-                pthread_mutex_lock(mutex)
-                job.finished += 1
+                state.change { _ in job.finished += 1 }
             }
-            while job.finished < job.count { pthread_cond_wait(jobFinished, mutex) }
-            pthread_mutex_unlock(mutex)
+            state.wait(until: { _ in job.isDone }, then: { _ in })
         }
     }
 
-    /// Takes the next index of `job` (lock held); removes a job once all its indices are taken.
-    private func claim(from job: Job) -> Int? {
+    /// Takes the next index of `job`; removes a job once all its indices are taken.
+    private static func claim(from job: Job, in state: inout State) -> Int? {
         guard job.next < job.end else { return nil }
         let index = job.next
         job.next += 1
-        if job.next == job.end, let position = jobs.firstIndex(where: { $0 === job }) { jobs.remove(at: position) }
+        if job.next == job.end, let position = state.jobs.firstIndex(where: { $0 === job }) { state.jobs.remove(at: position) }
         return index
     }
 
     private func serve() {
-        pthread_mutex_lock(mutex)
         while true {
-            guard let job = jobs.first else {
-                pthread_cond_wait(workAvailable, mutex)
+            let claimed = state.wait(until: { !$0.jobs.isEmpty || $0.stopping }) { state -> (Job, Int)? in
+                guard !state.stopping, let job = state.jobs.first, let index = Self.claim(from: job, in: &state) else { return nil }
+                return (job, index)
+            }
+            guard let (job, index) = claimed else {
+                if state.withLock({ $0.stopping }) { return }
                 continue
             }
-            guard let index = claim(from: job) else { continue }
-            pthread_mutex_unlock(mutex)
             job.work(index)
-            pthread_mutex_lock(mutex)
-            job.finished += 1
-            if job.finished == job.count { pthread_cond_broadcast(jobFinished) }
+            state.change { _ in job.finished += 1 }
         }
     }
 }

@@ -11,12 +11,12 @@ final class BackingTree: Sendable {
     let nodes: NodeTable
 
     /// Opens `path` as the backing root. The path itself may contain symlinks: the user chose it.
-    init(path: String, inodeNumbers: InodeNumbers = .stable) throws(Errno) {
+    init(path: String, inodes: InodeNumbers = .stable) throws(Errno) {
         let descriptor = try retryingInterrupts { Glibc.open(path, clinux_O_PATH | O_DIRECTORY | O_CLOEXEC) }
         do throws(Errno) {
             let status = try SystemCall.status(of: descriptor)
             root = descriptor
-            nodes = NodeTable(rootKey: InodeKey(status), inodeNumbers: inodeNumbers)
+            nodes = NodeTable(rootKey: InodeKey(status), inodes: inodes)
         } catch {
             SystemCall.close(descriptor)
             throw error

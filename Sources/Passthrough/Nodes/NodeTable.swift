@@ -36,10 +36,10 @@ final class NodeTable: Sendable {
     private static let maximumDepth = 2048
 
     private let state: Mutex<State>
-    let inodeNumbers: InodeNumbers
+    let inodes: InodeNumbers
 
-    init(rootKey: InodeKey, inodeNumbers: InodeNumbers = .stable) {
-        self.inodeNumbers = inodeNumbers
+    init(rootKey: InodeKey, inodes: InodeNumbers = .stable) {
+        self.inodes = inodes
         var initial = State()
         let root = initial.nodes.insert(Node(key: rootKey, links: [], lookups: 1))
         precondition(root == NodeID.root.rawValue, "the first node must get FUSE's root ID")
@@ -51,7 +51,7 @@ final class NodeTable: Sendable {
     /// number with stable numbers; the same type and device with unstable ones. A type change is
     /// never accepted: the kernel would see its cached inode change type (EIO).
     func isSameObject(_ identity: InodeKey, as key: InodeKey) -> Bool {
-        switch inodeNumbers {
+        switch inodes {
         case .stable: identity == key
         case .unstable: identity.type == key.type && identity.device == key.device
         }
@@ -61,7 +61,7 @@ final class NodeTable: Sendable {
     func remember(parent: NodeID, name: [UInt8], key: InodeKey) -> NodeID {
         state.withLock { state in
             let link = Link(parent: parent, name: name)
-            if inodeNumbers == .unstable {
+            if inodes == .unstable {
                 // The key keeps the number first seen: it is the node's st_ino for its lifetime.
                 if let id = state.nodeByName[link], var node = state.nodes[id], isSameObject(key, as: node.key) {
                     node.lookups += 1
@@ -175,7 +175,7 @@ final class NodeTable: Sendable {
 
     /// The node of the object `key` that `link` reaches (by number or by name).
     private func id(of key: InodeKey, named link: Link, in state: borrowing State) -> UInt64? {
-        switch inodeNumbers {
+        switch inodes {
         case .stable:
             return state.nodeByKey[key]
         case .unstable:
@@ -207,7 +207,7 @@ final class NodeTable: Sendable {
     func reattach(_ node: NodeID, parent: NodeID, name: [UInt8], key: InodeKey) {
         state.withLock { state in
             guard state.nodes[node.rawValue] != nil else { return }
-            switch inodeNumbers {
+            switch inodes {
             case .stable:
                 if state.nodeByKey[key] == nil { state.nodeByKey[key] = node.rawValue }
             case .unstable:
@@ -230,7 +230,7 @@ final class NodeTable: Sendable {
                 entry.links.removeAll { $0 == move.from || $0 == move.to }
                 entry.links.insertFirst(move.to)
                 state.nodes[id] = entry
-                if inodeNumbers == .unstable { state.nodeByName[move.to] = id }
+                if inodes == .unstable { state.nodeByName[move.to] = id }
             }
         }
     }

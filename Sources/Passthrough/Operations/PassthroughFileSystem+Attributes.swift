@@ -18,7 +18,7 @@ extension PassthroughFileSystem {
                 // held by the kernel after we removed it (an open directory, a cwd).
                 guard let descriptor = openFiles.any(for: node) else {
                     guard let removed = removedObjects.status(of: node) else { throw error }
-                    return AttributesReply(attributes: attributes(removed, of: node), timeout: configuration.attributeTimeout)
+                    return AttributesReply(attributes: attributes(removed, of: node), timeout: configuration.attrTimeout)
                 }
                 do throws(Errno) {
                     status = try SystemCall.status(of: descriptor)
@@ -28,14 +28,14 @@ extension PassthroughFileSystem {
                 }
             }
         }
-        return AttributesReply(attributes: attributes(status, of: node), timeout: configuration.attributeTimeout)
+        return AttributesReply(attributes: attributes(status, of: node), timeout: configuration.attrTimeout)
     }
 
     public func setAttributes(node: NodeID, changes: AttributeChanges, handle: UInt64?, caller: Caller) throws(Errno) -> AttributesReply {
-        defer { prefetcher?.invalidate() }
+        defer { listings.changed() }
         if let handle, let descriptor = fileDescriptor(handle) {
             try apply(changes, toOpenFile: descriptor, caller: caller)
-            return AttributesReply(attributes: attributes(try SystemCall.status(of: descriptor), of: node), timeout: configuration.attributeTimeout)
+            return AttributesReply(attributes: attributes(try SystemCall.status(of: descriptor), of: node), timeout: configuration.attrTimeout)
         }
         let pathDescriptor: Int32
         do throws(Errno) {
@@ -43,7 +43,7 @@ extension PassthroughFileSystem {
         } catch {
             guard let descriptor = openFiles.any(for: node) else { throw error }
             try apply(changes, toOpenFile: descriptor, caller: caller)
-            return AttributesReply(attributes: attributes(try SystemCall.status(of: descriptor), of: node), timeout: configuration.attributeTimeout)
+            return AttributesReply(attributes: attributes(try SystemCall.status(of: descriptor), of: node), timeout: configuration.attrTimeout)
         }
         defer { SystemCall.close(pathDescriptor) }
         let type = try SystemCall.identity(of: pathDescriptor).type
@@ -72,7 +72,7 @@ extension PassthroughFileSystem {
                 try SystemCall.setTimes(pathDescriptor: pathDescriptor, times)
             }
         }
-        return AttributesReply(attributes: attributes(try SystemCall.status(of: pathDescriptor), of: node), timeout: configuration.attributeTimeout)
+        return AttributesReply(attributes: attributes(try SystemCall.status(of: pathDescriptor), of: node), timeout: configuration.attrTimeout)
     }
 
     private func apply(_ changes: AttributeChanges, toOpenFile descriptor: Int32, caller: Caller) throws(Errno) {
@@ -141,8 +141,8 @@ extension PassthroughFileSystem {
     }
 
     public func setExtendedAttribute(node: NodeID, name: FileName, value: UnsafeRawBufferPointer, flags: Int32) throws(Errno) {
-        guard configuration.extendedAttributes else { throw Errno(ENOSYS) }
-        defer { prefetcher?.invalidate() }
+        guard configuration.xattr else { throw Errno(ENOSYS) }
+        defer { listings.changed() }
         try withExtendedAttributeTarget(node) { (path, followsLast) throws(Errno) in
             try name.withCString { (cName) throws(Errno) in
                 try SystemCall.setExtendedAttribute(path, followsLast: followsLast, name: cName, value: value, flags: flags)
@@ -151,7 +151,7 @@ extension PassthroughFileSystem {
     }
 
     public func getExtendedAttribute(node: NodeID, name: FileName, size: Int) throws(Errno) -> ExtendedAttributeReply {
-        guard configuration.extendedAttributes else { throw Errno(ENOSYS) }
+        guard configuration.xattr else { throw Errno(ENOSYS) }
         return try withExtendedAttributeTarget(node) { (path, followsLast) throws(Errno) -> ExtendedAttributeReply in
             try name.withCString { (cName) throws(Errno) -> ExtendedAttributeReply in
                 try Self.sized(size) { (buffer) throws(Errno) -> Int in
@@ -162,7 +162,7 @@ extension PassthroughFileSystem {
     }
 
     public func listExtendedAttributes(node: NodeID, size: Int) throws(Errno) -> ExtendedAttributeReply {
-        guard configuration.extendedAttributes else { throw Errno(ENOSYS) }
+        guard configuration.xattr else { throw Errno(ENOSYS) }
         return try withExtendedAttributeTarget(node) { (path, followsLast) throws(Errno) -> ExtendedAttributeReply in
             try Self.sized(size) { (buffer) throws(Errno) -> Int in
                 try SystemCall.listExtendedAttributes(path, followsLast: followsLast, into: buffer)
@@ -171,8 +171,8 @@ extension PassthroughFileSystem {
     }
 
     public func removeExtendedAttribute(node: NodeID, name: FileName) throws(Errno) {
-        guard configuration.extendedAttributes else { throw Errno(ENOSYS) }
-        defer { prefetcher?.invalidate() }
+        guard configuration.xattr else { throw Errno(ENOSYS) }
+        defer { listings.changed() }
         try withExtendedAttributeTarget(node) { (path, followsLast) throws(Errno) in
             try name.withCString { (cName) throws(Errno) in
                 try SystemCall.removeExtendedAttribute(path, followsLast: followsLast, name: cName)

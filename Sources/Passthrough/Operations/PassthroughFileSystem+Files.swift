@@ -30,11 +30,11 @@ extension PassthroughFileSystem {
     }
 
     public func open(node: NodeID, flags: Int32, caller: Caller) throws(Errno) -> OpenReply {
-        defer { if flags & O_TRUNC != 0 { prefetcher?.invalidate() } }
+        defer { if flags & O_TRUNC != 0 { listings.changed() } }
         let descriptor: Int32
         do throws(Errno) {
-            descriptor = try tree.open(node, flags: Self.backingOpenFlags(flags) | (configuration.noAccessTime ? clinux_O_NOATIME : 0))
-        } catch where error == Errno(EPERM) && configuration.noAccessTime {
+            descriptor = try tree.open(node, flags: Self.backingOpenFlags(flags) | (configuration.noatime ? clinux_O_NOATIME : 0))
+        } catch where error == Errno(EPERM) && configuration.noatime {
             // O_NOATIME needs the file's owner or CAP_FOWNER: without it, atime as the backing keeps it.
             descriptor = try tree.open(node, flags: Self.backingOpenFlags(flags))
         }
@@ -43,7 +43,7 @@ extension PassthroughFileSystem {
     }
 
     public func create(parent: NodeID, name: FileName, mode: mode_t, flags: Int32, caller: Caller) throws(Errno) -> (Entry, OpenReply) {
-        defer { prefetcher?.invalidate() }
+        defer { listings.changed() }
         return try tree.withEntry(parent, name) { (directory, cName) throws(Errno) -> (Entry, OpenReply) in
             let descriptor = try CallerCredentials.asCaller(caller) { () throws(Errno) -> Int32 in
                 try SystemCall.open(in: directory, cName, flags: Self.backingOpenFlags(flags) | (flags & O_EXCL) | O_CREAT, mode: mode)
@@ -66,7 +66,7 @@ extension PassthroughFileSystem {
 
     public func write(node: NodeID, handle: UInt64, fromPageCache: Bool, caller: Caller,
                       _ copy: (Int32) throws(Errno) -> Int) throws(Errno) -> Int {
-        defer { prefetcher?.invalidate() }
+        defer { listings.changed() }
         let descriptor = try openFileDescriptor(handle)
         // Writeback of cached pages: the kernel cleared setuid bits when the pages were written.
         guard fromPageCache else {
@@ -104,7 +104,7 @@ extension PassthroughFileSystem {
     }
 
     public func fallocate(node: NodeID, handle: UInt64, mode: Int32, offset: Int64, length: Int64, caller: Caller) throws(Errno) -> Bool {
-        defer { prefetcher?.invalidate() }
+        defer { listings.changed() }
         let descriptor = try openFileDescriptor(handle)
         let setID: mode_t = 0o6000  // S_ISUID | S_ISGID
         let before = try SystemCall.status(of: descriptor).st_mode & setID
@@ -118,7 +118,7 @@ extension PassthroughFileSystem {
     public func copyFileRange(from source: (node: NodeID, handle: UInt64, offset: Int64),
                               to destination: (node: NodeID, handle: UInt64, offset: Int64),
                               length: Int, flags: Int32, caller: Caller) throws(Errno) -> Int {
-        defer { prefetcher?.invalidate() }
+        defer { listings.changed() }
         let input = try openFileDescriptor(source.handle), output = try openFileDescriptor(destination.handle)
         return try CallerCredentials.asWriter(caller) { () throws(Errno) -> Int in
             try SystemCall.copyRange(from: input, offset: source.offset, to: output, offset: destination.offset,

@@ -13,7 +13,7 @@ extension PassthroughFileSystem {
         } catch Errno.noEntry where configuration.negativeTimeout > 0 {
             // A node-0 entry lets the kernel cache the absence, as CIFS caches it for actimeo.
             return Entry(node: .none, attributes: Attributes(stat()),
-                         entryTimeout: configuration.negativeTimeout, attributeTimeout: 0)
+                         entryTimeout: configuration.negativeTimeout, attrTimeout: 0)
         }
     }
 
@@ -23,12 +23,12 @@ extension PassthroughFileSystem {
 
     public func readLink(node: NodeID) throws(Errno) -> [UInt8] {
         // A walker following links: the target was likely read with the link's listing.
-        if let target = prefetcher?.linkTarget(of: node) { return target }
+        if let target = listings.linkTarget(of: node) { return target }
         return try tree.withNode(node) { (descriptor) throws(Errno) -> [UInt8] in try SystemCall.readLink(descriptor) }
     }
 
     public func makeNode(parent: NodeID, name: FileName, mode: mode_t, device: dev_t, caller: Caller) throws(Errno) -> Entry {
-        defer { prefetcher?.invalidate() }
+        defer { listings.changed() }
         return try tree.withEntry(parent, name) { (directory, cName) throws(Errno) -> Entry in
             try CallerCredentials.asCaller(caller) { () throws(Errno) in
                 try SystemCall.makeNode(in: directory, cName, mode: mode, device: device)
@@ -38,7 +38,7 @@ extension PassthroughFileSystem {
     }
 
     public func makeDirectory(parent: NodeID, name: FileName, mode: mode_t, caller: Caller) throws(Errno) -> Entry {
-        defer { prefetcher?.invalidate() }
+        defer { listings.changed() }
         return try tree.withEntry(parent, name) { (directory, cName) throws(Errno) -> Entry in
             try CallerCredentials.asCaller(caller) { () throws(Errno) in
                 try SystemCall.makeDirectory(in: directory, cName, mode: mode)
@@ -48,7 +48,7 @@ extension PassthroughFileSystem {
     }
 
     public func symlink(target: [UInt8], parent: NodeID, name: FileName, caller: Caller) throws(Errno) -> Entry {
-        defer { prefetcher?.invalidate() }
+        defer { listings.changed() }
         return try tree.withEntry(parent, name) { (directory, cName) throws(Errno) -> Entry in
             try CallerCredentials.asCaller(caller) { () throws(Errno) in
                 try FileName(bytes: target).withCString { (cTarget) throws(Errno) in
@@ -60,7 +60,7 @@ extension PassthroughFileSystem {
     }
 
     public func link(node: NodeID, newParent: NodeID, newName: FileName) throws(Errno) -> Entry {
-        defer { prefetcher?.invalidate() }
+        defer { listings.changed() }
         return try tree.withParentOf(node) { (sourceDirectory, sourceName) throws(Errno) -> Entry in
             try tree.withEntry(newParent, newName) { (directory, cName) throws(Errno) -> Entry in
                 try SystemCall.link(from: sourceDirectory, sourceName, to: directory, cName)
@@ -70,12 +70,12 @@ extension PassthroughFileSystem {
     }
 
     public func unlink(parent: NodeID, name: FileName) throws(Errno) {
-        defer { prefetcher?.invalidate() }
+        defer { listings.changed() }
         try remove(parent: parent, name: name, flags: 0)
     }
 
     public func removeDirectory(parent: NodeID, name: FileName) throws(Errno) {
-        defer { prefetcher?.invalidate() }
+        defer { listings.changed() }
         try remove(parent: parent, name: name, flags: AT_REMOVEDIR)
     }
 
@@ -108,7 +108,7 @@ extension PassthroughFileSystem {
     }
 
     public func rename(parent: NodeID, name: FileName, newParent: NodeID, newName: FileName, flags: UInt32) throws(Errno) {
-        defer { prefetcher?.invalidate() }
+        defer { listings.changed() }
         try tree.withEntry(parent, name) { (directory, cName) throws(Errno) in
             try tree.withEntry(newParent, newName) { (newDirectory, cNewName) throws(Errno) in
                 let moving = try? InodeKey(SystemCall.status(in: directory, cName))

@@ -7,58 +7,43 @@ import FuseKit
 /// It never sees libfuse, so it is tested on temp directories without mounting.
 public final class PassthroughFileSystem: FileSystem {
     public let configuration: PassthroughConfiguration
-    public let statistics: ListingStatistics
     let tree: BackingTree
-    let listings = DirectoryStreamCache()
+    let listings: Listings
     let openFiles = OpenFileTable()
     let removedObjects = RemovedObjects()
     let lockOwners = LockOwnerTable()
-    let verifier: EntryVerifier
-    /// nil unless walks are verified and may be served from listings read ahead.
-    let prefetcher: ListingPrefetcher?
 
     /// Opens the backing root now: mounting over the same path hides it afterwards.
     public init(source: String, configuration: PassthroughConfiguration) throws(Errno) {
         self.configuration = configuration
-        let statistics = ListingStatistics()
-        self.statistics = statistics
-        let tree = try BackingTree(path: source, inodeNumbers: configuration.inodeNumbers)
-        let verifier = EntryVerifier(concurrency: configuration.verifyConcurrency)
-        self.tree = tree
-        self.verifier = verifier
-        if configuration.dtype == .verify, configuration.listingReadAhead > 0, configuration.attributeTimeout > 0 {
-            prefetcher = ListingPrefetcher(concurrency: configuration.listingReadAhead,
-                                           maximumAge: Int64(configuration.attributeTimeout * 1e9),
-                                           statistics: statistics,
-                                           load: { job, readLinks in
-                                               Self.readWholeListing(of: job, readLinks: readLinks, tree: tree, verifier: verifier)
-                                           },
-                                           afterLinksRead: { job, stream in
-                                               Self.lookUpLinkTargets(of: stream, listedAs: job, tree: tree, statistics: statistics)
-                                           })
-        } else {
-            prefetcher = nil
-        }
+        tree = try BackingTree(path: source, inodes: configuration.inodes)
+        listings = Listings(source: tree, configuration: configuration)
         // The kernel already applied the caller's umask; ours must not apply a second one.
         umask(0)
         CallerCredentials.prepare()
     }
 
+    /// What readdir did (entries listed, types corrected, read-ahead used): logged at unmount and on SIGUSR1.
+    public var listingStatistics: ListingStatistics { listings.statistics }
+
     public func initialize(_ settings: inout ConnectionSettings) {
         // READDIRPLUS replies carry verified attributes, so their d_type is right too; with
         // `unknown` or `passthrough` it would override the type we are asked to report.
-        settings.readDirectoryPlus = configuration.dtype == .verify && configuration.readDirectoryPlus != .never
-        settings.readDirectoryPlusAuto = configuration.readDirectoryPlus == .auto
+        settings.readdirplus = configuration.dtype == .verify && configuration.readdirplus != .never
+        settings.readdirplusAuto = configuration.readdirplus == .auto
     }
 
-    public func destroy() {}
+    /// Unmount: the listing pipeline's threads end and its parked descriptors close.
+    public func destroy() {
+        listings.stop()
+    }
 
     /// The number of inodes the kernel currently holds from us.
     public var knownNodeCount: Int { tree.nodes.count }
 
     func entry(for node: NodeID, _ status: stat) -> Entry {
         Entry(node: node, attributes: attributes(status, of: node),
-              entryTimeout: configuration.entryTimeout, attributeTimeout: configuration.attributeTimeout)
+              entryTimeout: configuration.entryTimeout, attrTimeout: configuration.attrTimeout)
     }
 
     /// The attributes the kernel gets for `node`. With unstable backing numbers st_ino is the
@@ -66,7 +51,7 @@ public final class PassthroughFileSystem: FileSystem {
     /// noserverino numbers are (the backing's may change under a held cwd); hard links over a
     /// backing whose numbers are stable after all still show one number.
     func attributes(_ status: stat, of node: NodeID) -> Attributes {
-        guard tree.nodes.inodeNumbers == .unstable, node != .none, let key = tree.nodes.key(of: node) else {
+        guard tree.nodes.inodes == .unstable, node != .none, let key = tree.nodes.key(of: node) else {
             return Attributes(status)
         }
         var numbered = status

@@ -1,5 +1,4 @@
 import Glibc
-import Dispatch
 import FuseKit
 import Synchronization
 
@@ -25,7 +24,7 @@ import Synchronization
 ///
 /// While a walker follows links, the listings also read their links' targets (`linkTargets`), and
 /// then `afterLinksRead` runs (the file system looks up where they lead).
-final class ListingPrefetcher: Sendable {
+final class ListingReadAhead: Sendable {
     /// What a reader reads: a directory the kernel knows, or a subdirectory of a listing read ahead,
     /// by its parent, its name there and the inode that name had.
     enum Job: Sendable {
@@ -55,8 +54,9 @@ final class ListingPrefetcher: Sendable {
     typealias AfterLinksRead = @Sendable (Job, DirectoryStream) -> Void
 
     /// A listing being read: a request for it waits for it rather than reading it a second time.
-    private final class Flight: Sendable {
-        let finished = DispatchSemaphore(value: 0)
+    private final class Flight: @unchecked Sendable {
+        /// Guarded by the state lock.
+        var landed = false
     }
 
     private struct State: ~Copyable {
@@ -70,21 +70,22 @@ final class ListingPrefetcher: Sendable {
         /// Next to read, soonest first.
         var pending: [Job] = []
         var readersStarted = false
+        /// `stop` was called: readers exit, nothing more is queued.
+        var stopping = false
         /// Subdirectories listings announced lately, and when: listing one of them means a walk.
-        var announced: [NodeID: Int64] = [:]
-        var announcedOrder: [NodeID] = []
+        var announced = OldestFirstDictionary<NodeID, Int64>()
     }
 
-    private let state = Mutex(State())
-    /// Counts queued listings; readers sleep on it (a taken or dropped one wakes a reader for nothing).
-    private let queued = DispatchSemaphore(value: 0)
+    /// Readers sleep on it until `pending` has a job; requests until a flight lands.
+    private let state = WaitableState(State())
     private let epoch = Atomic<UInt64>(0)
     private let load: Load
     private let afterLinksRead: AfterLinksRead?
     private let statistics: ListingStatistics
     let entryCapacity: Int
     let queueLimit: Int
-    let concurrency: Int
+    /// Listings read at once: the `readahead_listings` option.
+    let readaheadListings: Int
     let maximumAge: Int64
     /// Targets read with the listings, for the READLINKs of a walker that follows links.
     let linkTargets: LinkTargetCache
@@ -93,12 +94,12 @@ final class ListingPrefetcher: Sendable {
     private static let announcedLimit = 4096
 
     /// `maximumAge` in nanoseconds.
-    init(entryCapacity: Int = 4_096, queueLimit: Int = 64, concurrency: Int = 4, maximumAge: Int64,
+    init(entryCapacity: Int = 4_096, queueLimit: Int = 64, readaheadListings: Int = 4, maximumAge: Int64,
          statistics: ListingStatistics, load: @escaping Load, afterLinksRead: AfterLinksRead? = nil) {
         self.statistics = statistics
         self.entryCapacity = max(1, entryCapacity)
         self.queueLimit = max(1, queueLimit)
-        self.concurrency = max(1, concurrency)
+        self.readaheadListings = max(1, readaheadListings)
         self.maximumAge = maximumAge
         linkTargets = LinkTargetCache(capacity: self.entryCapacity, followWindow: 2 * maximumAge)
         self.load = load
@@ -115,8 +116,7 @@ final class ListingPrefetcher: Sendable {
     func take(_ node: NodeID) -> DirectoryStream? {
         var found = takeReady(node)
         if case let .reading(flight) = found {
-            flight.finished.wait()
-            flight.finished.signal()  // a latch: the next waiter passes too
+            state.wait(until: { _ in flight.landed }, then: { _ in })
             found = takeReady(node)
         }
         guard case let .ready(listing) = found, isFresh(listing.readAhead) else { return nil }
@@ -175,17 +175,11 @@ final class ListingPrefetcher: Sendable {
     func listed(_ directory: NodeID, subdirectories: [(node: NodeID, key: InodeKey)], wasReadAhead: Bool) {
         guard !subdirectories.isEmpty else { return }
         let now = SystemCall.monotonicNanoseconds()
-        let (queued, startReaders) = state.withLock { state -> (Int, Bool) in
+        let startReaders = state.change { state -> Bool in
             let walking = wasReadAhead || state.announced[directory].map { now - $0 < 2 * maximumAge } == true
-            for (subdirectory, _) in subdirectories where state.announced.updateValue(now, forKey: subdirectory) == nil {
-                state.announcedOrder.append(subdirectory)
-            }
-            if state.announcedOrder.count > Self.announcedLimit {
-                let excess = state.announcedOrder.count - Self.announcedLimit / 2
-                for old in state.announcedOrder[..<excess] { state.announced[old] = nil }
-                state.announcedOrder.removeFirst(excess)
-            }
-            guard walking else { return (0, false) }
+            for (subdirectory, _) in subdirectories { state.announced.updateValue(now, forKey: subdirectory) }
+            while state.announced.count > Self.announcedLimit { _ = state.announced.removeOldest() }
+            guard walking, !state.stopping else { return false }
             // In listing order, as a depth-first walker goes: for each subdirectory, its listing,
             // or (read by inode already) its own subdirectories'.
             var jobs: [Job] = []
@@ -205,24 +199,33 @@ final class ListingPrefetcher: Sendable {
                     jobs.append(.node(node))
                 }
             }
+            Self.enqueue(jobs, in: &state, limit: queueLimit)
             let startReaders = !state.readersStarted
             state.readersStarted = true
-            return (Self.enqueue(jobs, in: &state, limit: queueLimit), startReaders)
+            return startReaders
         }
         if startReaders { startReaderThreads() }
-        for _ in 0..<queued { self.queued.signal() }
+    }
+
+    /// Ends the reader threads once they finish the listing in hand (unmount); drops what was read.
+    func stop() {
+        state.change { state in
+            state.stopping = true
+            state.pending.removeAll()
+            while state.ready.removeOldest() != nil {}
+            state.readyEntries = 0
+        }
     }
 
     /// Puts `jobs` first in the queue, newest announcements being the soonest listed, and drops
-    /// the oldest beyond `limit`; returns how many were queued.
-    private static func enqueue(_ jobs: [Job], in state: inout State, limit: Int) -> Int {
-        guard !jobs.isEmpty else { return 0 }
+    /// the oldest beyond `limit`.
+    private static func enqueue(_ jobs: [Job], in state: inout State, limit: Int) {
+        guard !jobs.isEmpty else { return }
         let added = Array(jobs.prefix(limit))
         let keys = Set(added.map(\.listing))
         state.pending.removeAll { keys.contains($0.listing) }
         state.pending.insert(contentsOf: added, at: 0)
         if state.pending.count > limit { state.pending.removeLast(state.pending.count - limit) }
-        return added.count
     }
 
     /// Jobs reading the subdirectories of `stream`, a listing read ahead under its node, by inode.
@@ -242,30 +245,30 @@ final class ListingPrefetcher: Sendable {
         state.readyEntries += stream.records.count
     }
 
-    /// Own threads (see `DetachedThread`); each keeps the prefetcher alive: they never exit.
+    /// Own threads (see `DetachedThread`); each keeps the read-ahead alive until `stop`.
     private func startReaderThreads() {
-        for _ in 0..<concurrency {
+        for _ in 0..<readaheadListings {
             DetachedThread.start(stackSize: 256 * 1024) { self.run() }
         }
     }
 
-    /// A reader: takes the next queued listing, reads it, forever.
+    /// A reader: takes the next queued listing and reads it, until `stop`.
     private func run() {
         while true {
-            queued.wait()
-            let next = state.withLock { state -> (Job, Flight)? in
-                guard !state.pending.isEmpty else { return nil }
+            let next = state.wait(until: { !$0.pending.isEmpty || $0.stopping }) { state -> (Job, Flight)? in
+                guard !state.stopping else { return nil }
                 let job = state.pending.removeFirst()
                 let flight = Flight()
                 state.reading[job.listing] = flight
                 return (job, flight)
             }
-            guard let (job, flight) = next else { continue }
+            guard let (job, flight) = next else { return }
             let started = epoch.load(ordering: .sequentiallyConsistent)
             let readAt = SystemCall.monotonicNanoseconds()
             let stream = load(job, linkTargets.isWanted())
             stream?.readAhead = DirectoryStream.ReadAheadStamp(epoch: started, readAt: readAt)
-            let queued = state.withLock { state -> Int in
+            state.change { state in
+                flight.landed = true
                 state.reading[job.listing] = nil
                 var listing = job.listing
                 if case let .directory(key) = listing, let node = state.adopted.removeValue(forKey: key) {
@@ -274,15 +277,13 @@ final class ListingPrefetcher: Sendable {
                     listing = .node(node)
                     stream?.node = node
                 }
-                guard let stream else { return 0 }
+                guard let stream, !state.stopping else { return }
                 Self.store(stream, as: listing, in: &state)
                 self.evictBeyondCapacity(&state)
-                guard case .node = listing else { return 0 }
-                return Self.enqueue(Self.childJobs(of: stream, in: &state), in: &state, limit: queueLimit)
+                guard case .node = listing else { return }
+                Self.enqueue(Self.childJobs(of: stream, in: &state), in: &state, limit: queueLimit)
             }
             if stream != nil { statistics.recordReadAhead(used: false) }
-            for _ in 0..<queued { self.queued.signal() }
-            flight.finished.signal()
             if let stream, !stream.linkTargets.isEmpty, let afterLinksRead { afterLinksRead(job, stream) }
         }
     }

@@ -7,7 +7,7 @@ import Testing
 
 /// Listings read ahead of a walk: when, how fresh, how many. The loads here read real temp
 /// directories; no filesystem or mount around them.
-struct ListingPrefetcherTests {
+struct ListingReadAheadTests {
     /// Loads directory `node` from `directories[node]`, or a subdirectory by its parent's path and
     /// its name, with real lstats; counts the loads. Loads by inode wait for `gate` when one is set.
     final class Loader: Sendable {
@@ -21,7 +21,7 @@ struct ListingPrefetcherTests {
             self.gate = gate
         }
 
-        func load(_ job: ListingPrefetcher.Job) -> DirectoryStream? {
+        func load(_ job: ListingReadAhead.Job) -> DirectoryStream? {
             loads.add(1, ordering: .relaxed)
             let path: String, node: NodeID
             switch job {
@@ -54,8 +54,8 @@ struct ListingPrefetcherTests {
         for path in ["a/c/f1", "a/c/f2", "b/g"] { tree.makeFile(path) }
     }
 
-    func prefetcher(_ loader: Loader, maximumAge: Int64 = 60_000_000_000, entryCapacity: Int = 16_384) -> ListingPrefetcher {
-        ListingPrefetcher(entryCapacity: entryCapacity, concurrency: 2, maximumAge: maximumAge, statistics: ListingStatistics()) { job, _ in loader.load(job) }
+    func prefetcher(_ loader: Loader, maximumAge: Int64 = 60_000_000_000, entryCapacity: Int = 16_384) -> ListingReadAhead {
+        ListingReadAhead(entryCapacity: entryCapacity, readaheadListings: 2, maximumAge: maximumAge, statistics: ListingStatistics()) { job, _ in loader.load(job) }
     }
 
     func loader() -> Loader { Loader([root: tree.path, a: tree.url("a"), b: tree.url("b"), c: tree.url("a/c")]) }
@@ -164,7 +164,7 @@ struct ListingPrefetcherTests {
 
     /// Lists the root, which announces `directory`, then `directory`, which reads `subdirectory`
     /// ahead; returns once that load had time to finish.
-    func walkInto(_ directory: NodeID, readingAhead subdirectory: NodeID, _ prefetcher: ListingPrefetcher, _ loader: Loader) throws {
+    func walkInto(_ directory: NodeID, readingAhead subdirectory: NodeID, _ prefetcher: ListingReadAhead, _ loader: Loader) throws {
         prefetcher.listed(root, subdirectories: dirs(directory), wasReadAhead: false)
         prefetcher.listed(directory, subdirectories: dirs(subdirectory), wasReadAhead: false)
         try waitForLoads(loader, 1)
