@@ -102,6 +102,20 @@ struct ListingReadAheadTests {
         #expect(prefetcher.take(c) == nil)
     }
 
+    @Test func readersStartWithAWalkAndEndAtStop() throws {
+        let loader = loader()
+        let prefetcher = prefetcher(loader)
+        #expect(prefetcher.readerThreads == 0)
+        try walkInto(a, readingAhead: c, prefetcher, loader)
+        #expect(prefetcher.readerThreads == 2)
+        prefetcher.stop()
+        for _ in 0..<500 where prefetcher.readerThreads > 0 { usleep(2_000) }
+        #expect(prefetcher.readerThreads == 0)
+        // Stopped: a later walk queues nothing.
+        prefetcher.listed(root, subdirectories: dirs(b), wasReadAhead: true)
+        #expect(prefetcher.take(b) == nil)
+    }
+
     @Test func aChangeThroughTheMountDiscardsWhatWasReadBefore() throws {
         let loader = loader()
         let prefetcher = prefetcher(loader)

@@ -72,6 +72,8 @@ final class ListingReadAhead: Sendable {
         var readersStarted = false
         /// `stop` was called: readers exit, nothing more is queued.
         var stopping = false
+        /// Reader threads alive.
+        var readers = 0
         /// Subdirectories listings announced lately, and when: listing one of them means a walk.
         var announced = OldestFirstDictionary<NodeID, Int64>()
     }
@@ -202,10 +204,14 @@ final class ListingReadAhead: Sendable {
             Self.enqueue(jobs, in: &state, limit: queueLimit)
             let startReaders = !state.readersStarted
             state.readersStarted = true
+            if startReaders { state.readers = readaheadListings }
             return startReaders
         }
         if startReaders { startReaderThreads() }
     }
+
+    /// Reader threads alive (0 before a walk, and again soon after `stop`).
+    var readerThreads: Int { state.withLock { $0.readers } }
 
     /// Ends the reader threads once they finish the listing in hand (unmount); drops what was read.
     func stop() {
@@ -262,7 +268,10 @@ final class ListingReadAhead: Sendable {
                 state.reading[job.listing] = flight
                 return (job, flight)
             }
-            guard let (job, flight) = next else { return }
+            guard let (job, flight) = next else {
+                state.change { $0.readers -= 1 }
+                return
+            }
             let started = epoch.load(ordering: .sequentiallyConsistent)
             let readAt = SystemCall.monotonicNanoseconds()
             let stream = load(job, linkTargets.isWanted())

@@ -6,7 +6,9 @@ import FuseKit
 /// threads (at unmount); a stopped pool runs every job on the caller alone.
 final class WorkerPool: Sendable {
     private final class Job: @unchecked Sendable {
-        let work: (Int) -> Void
+        /// Cleared by `run` once every index is done: a worker may still hold the job then, and
+        /// the closure must not outlive `run` (it does not escape).
+        var work: ((Int) -> Void)?
         // Guarded by the pool's state lock.
         var next: Int
         let end: Int
@@ -26,16 +28,21 @@ final class WorkerPool: Sendable {
     private struct State {
         var jobs: [Job] = []
         var stopping = false
+        var threads = 0
     }
 
     private let state = WaitableState(State())
 
     init(threads: Int) {
+        state.withLock { $0.threads = threads }
         for _ in 0..<threads {
             // Small stacks: they only lstat.
             DetachedThread.start(stackSize: 64 * 1024) { [self] in serve() }
         }
     }
+
+    /// Threads alive: `threads` until `stop`, then soon 0.
+    var threads: Int { state.withLock { $0.threads } }
 
     /// Ends the threads once they finish the index in hand.
     func stop() {
@@ -49,10 +56,10 @@ final class WorkerPool: Sendable {
             let job = Job(range: range, work: work)
             state.change { state in if !state.stopping { state.jobs.append(job) } }
             while let index = state.withLock({ Self.claim(from: job, in: &$0) }) {
-                job.work(index)
+                work(index)
                 state.change { _ in job.finished += 1 }
             }
-            state.wait(until: { _ in job.isDone }, then: { _ in })
+            state.wait(until: { _ in job.isDone }, then: { _ in job.work = nil })
         }
     }
 
@@ -72,10 +79,14 @@ final class WorkerPool: Sendable {
                 return (job, index)
             }
             guard let (job, index) = claimed else {
-                if state.withLock({ $0.stopping }) { return }
+                let stopped = state.change { state -> Bool in
+                    if state.stopping { state.threads -= 1 }
+                    return state.stopping
+                }
+                if stopped { return }
                 continue
             }
-            job.work(index)
+            job.work?(index)
             state.change { _ in job.finished += 1 }
         }
     }
