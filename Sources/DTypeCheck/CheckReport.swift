@@ -1,9 +1,10 @@
+import LinuxKit
 /// The running totals of a check, from which the summary and the exit status are derived.
 struct CheckReport: Equatable, Sendable {
     /// A kind of lie: what getdents claimed and what lstat found.
     struct Transition: Hashable, Sendable {
-        let reported: FileKind
-        let actual: FileKind
+        let reported: UInt8
+        let actual: FileType
     }
 
     private(set) var directories = 0
@@ -20,9 +21,9 @@ struct CheckReport: Equatable, Sendable {
 
     /// Counts one entry; returns whether its d_type lies.
     @discardableResult
-    mutating func record(reported: FileKind, actual: FileKind) -> Bool {
+    mutating func record(reported: UInt8, actual: FileType) -> Bool {
         entries += 1
-        if reported == .unknown {
+        if reported == FileType.unknown.rawValue {
             unknown += 1
             return false
         }
@@ -45,10 +46,10 @@ struct CheckReport: Equatable, Sendable {
     var sortedTransitions: [(transition: Transition, count: Int)] {
         transitions.map { (transition: $0.key, count: $0.value) }.sorted {
             if $0.count != $1.count { return $0.count > $1.count }
-            if $0.transition.reported.dTypeName != $1.transition.reported.dTypeName {
-                return $0.transition.reported.dTypeName < $1.transition.reported.dTypeName
+            if $0.transition.reportedName != $1.transition.reportedName {
+                return $0.transition.reportedName < $1.transition.reportedName
             }
-            return $0.transition.actual.name < $1.transition.actual.name
+            return $0.transition.actual.description < $1.transition.actual.description
         }
     }
 

@@ -1,4 +1,5 @@
 import Glibc
+import LinuxKit
 
 /// Walks directories, comparing each entry's getdents64 d_type with its lstat type, and feeds the
 /// results to a report format. Never follows a symlink below a command-line PATH.
@@ -28,27 +29,27 @@ final class DirectoryWalk {
 
     /// Checks the directory `path` (and with `recursive` its tree). Errors are reported and counted.
     func check(path: [UInt8]) {
-        let fd: Int32
+        let reader: DirectoryReader
         do {
-            fd = try Syscall.openDirectory(path: path)
+            reader = try DirectoryReader.open(path: path)
         } catch {
             fail(path: path, error, context: "cannot open as a directory")
             return
         }
-        walk(DirectoryReader(fd: fd), path: path)
+        walk(reader, path: path)
     }
 
     private func walk(_ reader: DirectoryReader, path: [UInt8]) {
         let identity: DeviceInode
         do {
-            let status = try Syscall.fstat(reader.fd)
+            let status = try SystemCall.status(of: reader.fd)
             identity = DeviceInode(device: UInt(status.st_dev), inode: UInt(status.st_ino))
         } catch {
             fail(path: path, error, context: "fstat")
             return
         }
         guard ancestors.insert(identity).inserted else {
-            fail(path: path, SystemError(ELOOP), context: "directory contains itself (a bind mount loop), skipped")
+            fail(path: path, Errno(ELOOP), context: "directory contains itself (a bind mount loop), skipped")
             return
         }
         defer { ancestors.remove(identity) }
@@ -65,11 +66,11 @@ final class DirectoryWalk {
                 break
             }
             progress.update(entries: report.entries, directory: path)
-            let reported = FileKind(dType: record.dType)
-            let actual: FileKind
+            let reported = record.type
+            let actual: FileType
             do {
-                actual = FileKind(mode: try Syscall.lstat(parent: reader.fd, name: record.name).st_mode)
-            } catch where error.code == ENOENT {
+                actual = FileType(mode: try SystemCall.status(in: reader.fd, record.name).st_mode)
+            } catch where error == .noEntry {
                 // Listed, then removed before lstat: a live tree changes; this is not a failure.
                 report.recordVanished()
                 continue
@@ -82,7 +83,7 @@ final class DirectoryWalk {
                     path: Self.join(path, record.nameBytes),
                     reported: reported,
                     actual: actual,
-                    link: actual == .symlink ? Self.linkTarget(parent: reader.fd, name: record.name) : nil
+                    link: actual == .symbolicLink ? Self.linkTarget(parent: reader.fd, name: record.name) : nil
                 )
                 if output.isTerminal { progress.clear() }
                 format.record(finding)
@@ -95,32 +96,30 @@ final class DirectoryWalk {
         // Descend only after the listing is done, so one descriptor per level is open, not two.
         for name in subdirectories {
             let childPath = Self.join(path, name)
-            let fd: Int32
+            let child: DirectoryReader
             do {
-                fd = try Syscall.withCString(name) { (cName) throws(SystemError) -> Int32 in
-                    try Syscall.openSubdirectory(parent: reader.fd, name: cName)
-                }
-            } catch where error.code == ENOENT {
+                child = try reader.openSubdirectory(name)
+            } catch where error == .noEntry {
                 continue  // removed since it was listed
             } catch {
                 fail(path: childPath, error, context: "cannot open directory")
                 continue
             }
-            walk(DirectoryReader(fd: fd), path: childPath)
+            walk(child, path: childPath)
         }
     }
 
     /// Where a symlink points and what is there; only asked for lying entries, so honest trees
     /// pay nothing for it.
     private static func linkTarget(parent: Int32, name: UnsafePointer<CChar>) -> Finding.LinkTarget {
-        let target: Result<[UInt8], SystemError>
-        do { target = .success(try Syscall.readlink(parent: parent, name: name)) } catch { target = .failure(error) }
-        let kind: Result<FileKind, SystemError>
-        do { kind = .success(FileKind(mode: try Syscall.statFollowing(parent: parent, name: name).st_mode)) } catch { kind = .failure(error) }
+        let target: Result<[UInt8], Errno>
+        do { target = .success(try SystemCall.readLink(in: parent, name)) } catch { target = .failure(error) }
+        let kind: Result<FileType, Errno>
+        do { kind = .success(FileType(mode: try SystemCall.statusFollowing(in: parent, name).st_mode)) } catch { kind = .failure(error) }
         return Finding.LinkTarget(target: target, kind: kind)
     }
 
-    private func fail(path: [UInt8], _ error: SystemError, context: String) {
+    private func fail(path: [UInt8], _ error: Errno, context: String) {
         report.recordError()
         format.recordError(path: path, error, context: context)
         progress.clear()

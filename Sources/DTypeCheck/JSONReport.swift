@@ -1,3 +1,4 @@
+import LinuxKit
 /// One JSON object for programs: `paths`, `recursive`, `entries` (the lying ones), `errors`,
 /// `summary`, `exit_status`. Entries are streamed as found, one per line; errors are few and kept
 /// until the end. Names are escaped as `ByteEscaping` describes.
@@ -25,12 +26,12 @@ final class JSONReport: ReportFormat {
         sink.write(out)
     }
 
-    func recordError(path: [UInt8], _ error: SystemError, context: String) {
+    func recordError(path: [UInt8], _ error: Errno, context: String) {
         var out = Array("{\"path\": ".utf8)
         ByteEscaping.appendJSONString(path, to: &out)
         out += Array(", \"operation\": ".utf8)
         ByteEscaping.appendJSONString(context, to: &out)
-        out += Array(", \"errno\": \(error.code), \"error\": ".utf8)
+        out += Array(", \"errno\": \(error.rawValue), \"error\": ".utf8)
         ByteEscaping.appendJSONString(error.description, to: &out)
         out.append(UInt8(ascii: "}"))
         errors.append(out)
@@ -51,7 +52,7 @@ final class JSONReport: ReportFormat {
     static func object(for finding: Finding) -> [UInt8] {
         var out = Array("{\"path\": ".utf8)
         ByteEscaping.appendJSONString(finding.path, to: &out)
-        out += Array(", \"d_type\": \"\(finding.reported.dTypeName)\", \"reported\": \"\(finding.reported.name)\", \"actual\": \"\(finding.actual.name)\"".utf8)
+        out += Array(", \"d_type\": \"\(finding.reportedName)\", \"reported\": \"\(finding.reportedWord)\", \"actual\": \"\(finding.actual.description)\"".utf8)
         if let link = finding.link {
             out += Array(", \"target\": ".utf8)
             switch link.target {
@@ -62,7 +63,7 @@ final class JSONReport: ReportFormat {
             }
             out += Array(", \"target_type\": ".utf8)
             switch link.kind {
-            case .success(let kind): out += Array("\"\(kind.name)\"".utf8)
+            case .success(let kind): out += Array("\"\(kind.description)\"".utf8)
             case .failure(let error):
                 // A dangling link: the target does not resolve; say why rather than guess a type.
                 out += Array("null, \"target_type_error\": ".utf8)
@@ -77,7 +78,7 @@ final class JSONReport: ReportFormat {
         var out = Array("{\"directories\": \(report.directories), \"entries\": \(report.entries), \"lying\": \(report.lying), \"unknown\": \(report.unknown), \"vanished\": \(report.vanished), \"errors\": \(report.errors), \"lies_by_type\": [".utf8)
         for (index, item) in report.sortedTransitions.enumerated() {
             if index > 0 { out += Array(", ".utf8) }
-            out += Array("{\"d_type\": \"\(item.transition.reported.dTypeName)\", \"actual\": \"\(item.transition.actual.name)\", \"count\": \(item.count)}".utf8)
+            out += Array("{\"d_type\": \"\(item.transition.reportedName)\", \"actual\": \"\(item.transition.actual.description)\", \"count\": \(item.count)}".utf8)
         }
         out += Array("]}".utf8)
         return out

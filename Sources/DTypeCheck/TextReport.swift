@@ -1,4 +1,5 @@
 import Glibc
+import LinuxKit
 
 /// Lines for a person: one per lying entry as it is found, then a summary.
 final class TextReport: ReportFormat {
@@ -13,7 +14,7 @@ final class TextReport: ReportFormat {
     }
 
     /// Errors go to stderr only (the caller writes them); the summary counts them.
-    func recordError(path: [UInt8], _ error: SystemError, context: String) {}
+    func recordError(path: [UInt8], _ error: Errno, context: String) {}
 
     func end(_ report: CheckReport) {
         sink.write(Self.summary(report))
@@ -23,7 +24,7 @@ final class TextReport: ReportFormat {
     /// `path: d_type DT_REG, lstat symlink -> target (directory)`
     static func line(for finding: Finding) -> [UInt8] {
         var line = ByteEscaping.text(finding.path)
-        line += Array(": d_type \(finding.reported.dTypeName), lstat \(finding.actual.name)".utf8)
+        line += Array(": d_type \(finding.reportedName), lstat \(finding.actual.description)".utf8)
         if let link = finding.link {
             line += Array(" -> ".utf8)
             switch link.target {
@@ -31,8 +32,8 @@ final class TextReport: ReportFormat {
             case .failure(let error): line += Array("(unreadable: \(error))".utf8)
             }
             switch link.kind {
-            case .success(let kind): line += Array(" (\(kind.name))".utf8)
-            case .failure(let error) where error.code == ENOENT: line += Array(" (dangling)".utf8)
+            case .success(let kind): line += Array(" (\(kind.description))".utf8)
+            case .failure(let error) where error == .noEntry: line += Array(" (dangling)".utf8)
             case .failure(let error): line += Array(" (\(error))".utf8)
             }
         }
@@ -52,7 +53,7 @@ final class TextReport: ReportFormat {
             text += "  \(report.lying) \(plural(report.lying, "entry lies about its type", "entries lie about their type")) "
                 + "(d_type from getdents differs from lstat):\n"
             for (transition, count) in report.sortedTransitions {
-                text += "    \(count)  \(transition.reported.dTypeName), really \(transition.actual.name)\n"
+                text += "    \(count)  \(transition.reportedName), really \(transition.actual.description)\n"
             }
         }
         text += "  \(report.unknown) \(plural(report.unknown, "entry", "entries")) with d_type DT_UNKNOWN "

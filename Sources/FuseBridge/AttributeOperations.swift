@@ -1,6 +1,7 @@
 import Glibc
 import CFuse
 import FuseKit
+import LinuxKit
 
 /// Trampolines for attributes: getattr, setattr, statfs and extended attributes.
 enum AttributeOperations {

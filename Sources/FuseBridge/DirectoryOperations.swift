@@ -1,6 +1,7 @@
 import Glibc
 import CFuse
 import FuseKit
+import LinuxKit
 
 /// Trampolines for directories: opendir, readdir, readdirplus, releasedir, fsyncdir. Directories
 /// have no handles (see `FileSystem.readDirectory`).

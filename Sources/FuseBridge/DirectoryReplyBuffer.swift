@@ -1,6 +1,7 @@
 import Glibc
 import CFuse
 import FuseKit
+import LinuxKit
 
 /// The reply buffer of one readdir/readdirplus request, packed with libfuse's dirent encoders.
 struct DirectoryReplyBuffer: DirectorySink {

@@ -1,6 +1,7 @@
 import Glibc
 import FuseKit
 import Synchronization
+import LinuxKit
 
 /// Logs errors that mean the backing filesystem is failing (EIO, ENOTCONN, ENOSPC, timeouts, …),
 /// as opposed to answers like ENOENT that programs expect. At most one line per errno every ten

@@ -1,6 +1,7 @@
 import Glibc
 import CFuse
 import FuseKit
+import LinuxKit
 
 /// Trampolines for open files: open, create, read, write, flush, release, fsync, fallocate,
 /// copy_file_range, lseek and locks.

@@ -1,6 +1,7 @@
 import Glibc
 import CFuse
 import FuseKit
+import LinuxKit
 
 /// Trampolines for names: lookup and forget, readlink, creating, removing, renaming and linking.
 enum NamespaceOperations {

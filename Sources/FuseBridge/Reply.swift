@@ -1,6 +1,7 @@
 import Glibc
 import CFuse
 import FuseKit
+import LinuxKit
 
 /// Every successful answer an operation can give; `Request.send` turns it into the libfuse reply.
 enum Reply {

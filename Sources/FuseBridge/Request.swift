@@ -1,6 +1,7 @@
 import Glibc
 import CFuse
 import FuseKit
+import LinuxKit
 
 /// One FUSE request that must be answered exactly once: each reply consumes it, so a second reply
 /// does not compile, and one dropped without a reply answers EIO (and logs) instead of leaving the

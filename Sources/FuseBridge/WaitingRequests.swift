@@ -2,6 +2,7 @@ import Glibc
 import CFuse
 import FuseKit
 import Synchronization
+import LinuxKit
 
 /// Requests that may wait for ever (a lock wait: SETLKW, a blocking flock). Rules:
 /// - first tried without waiting on the libfuse worker: most locks are free;

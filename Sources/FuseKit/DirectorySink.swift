@@ -1,3 +1,4 @@
+import LinuxKit
 /// Where readdir puts entries: the bridge's reply buffer. `add` returns false when the entry does
 /// not fit; the filesystem then stops and the entry is listed again at the next call.
 public protocol DirectorySink {

@@ -1,4 +1,5 @@
 import Glibc
+import LinuxKit
 
 /// The FUSE low-level contract in Swift: one requirement per libfuse operation, named after it.
 /// Every requirement either returns its reply or throws the errno to reply; the bridge turns both

@@ -3,6 +3,7 @@ import CLinux
 import FuseBridge
 import FuseKit
 import Passthrough
+import LinuxKit
 
 /// Mounts SOURCE at MOUNTPOINT and serves until unmounted. Everything that can be wrong is checked
 /// before mounting, so a failure leaves nothing mounted and says what was wrong.

@@ -1,5 +1,6 @@
 import CLinux
 import FuseKit
+import LinuxKit
 
 /// The flags of one mount point — ro, nosuid, nodev, noexec and the atime rules — which a bind
 /// remount changes on any filesystem without the daemon. dtypefs sets through it what libfuse

@@ -1,4 +1,5 @@
 import FuseKit
+import LinuxKit
 
 /// `mount -o remount,FLAGS MOUNTPOINT` on a dtypefs mount, which mount.fuse3 turns into
 /// `dtypefs SOURCE MOUNTPOINT -o remount,...`: the mount point's flags (ro, nosuid, noatime,

@@ -1,6 +1,7 @@
 import Glibc
 import FuseKit
 import Passthrough
+import LinuxKit
 
 /// Logs the listing counters and the inodes the kernel holds whenever SIGUSR1 arrives. A thread
 /// waits for the signal with sigwait (logging from a signal handler is unsafe); every other thread

@@ -1,3 +1,4 @@
+import LinuxKit
 import Foundation
 import Testing
 @testable import DTypeCheck
@@ -124,14 +125,14 @@ import Testing
 
     @Test func findingsAreFormattedWithTargetAndItsType() {
         let finding = Finding(
-            path: Array("share/results/linked".utf8), reported: .regular, actual: .symlink,
+            path: Array("share/results/linked".utf8), reported: FileType.regular.rawValue, actual: .symbolicLink,
             link: .init(target: .success(Array("../source".utf8)), kind: .success(.directory))
         )
         #expect(String(decoding: TextReport.line(for: finding), as: UTF8.self)
             == "share/results/linked: d_type DT_REG, lstat symlink -> ../source (directory)\n")
         let dangling = Finding(
-            path: [0x61, 0xFF], reported: .regular, actual: .symlink,
-            link: .init(target: .success(Array("nowhere".utf8)), kind: .failure(SystemError(ENOENT)))
+            path: [0x61, 0xFF], reported: FileType.regular.rawValue, actual: .symbolicLink,
+            link: .init(target: .success(Array("nowhere".utf8)), kind: .failure(Errno(ENOENT)))
         )
         #expect(String(decoding: TextReport.line(for: dangling), as: UTF8.self)
             == #"a\xff: d_type DT_REG, lstat symlink -> nowhere (dangling)"# + "\n")
@@ -139,8 +140,8 @@ import Testing
 
     @Test func jsonFindingObjectParses() throws {
         let finding = Finding(
-            path: Array("r/\"q\"".utf8), reported: .regular, actual: .symlink,
-            link: .init(target: .success(Array("../t".utf8)), kind: .failure(SystemError(ENOENT)))
+            path: Array("r/\"q\"".utf8), reported: FileType.regular.rawValue, actual: .symbolicLink,
+            link: .init(target: .success(Array("../t".utf8)), kind: .failure(Errno(ENOENT)))
         )
         let parsed = try #require(
             try JSONSerialization.jsonObject(with: Data(JSONReport.object(for: finding))) as? [String: Any]
@@ -157,9 +158,9 @@ import Testing
     @Test func summaryListsEachKindOfLie() {
         var report = CheckReport()
         report.recordDirectory()
-        report.record(reported: .regular, actual: .symlink)
-        report.record(reported: .regular, actual: .symlink)
-        report.record(reported: .unknown, actual: .regular)
+        report.record(reported: FileType.regular.rawValue, actual: .symbolicLink)
+        report.record(reported: FileType.regular.rawValue, actual: .symbolicLink)
+        report.record(reported: FileType.unknown.rawValue, actual: .regular)
         let text = String(decoding: TextReport.summary(report), as: UTF8.self)
         #expect(text.contains("checked 3 entries in 1 directory"))
         #expect(text.contains("2 entries lie about their type"))

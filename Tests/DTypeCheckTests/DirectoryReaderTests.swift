@@ -1,4 +1,5 @@
 import Glibc
+import LinuxKit
 import Testing
 @testable import DTypeCheck
 
@@ -9,26 +10,26 @@ import Testing
         tree.directory("sub")
         tree.symlink("link", to: "sub")
         // A 1 KiB buffer forces dozens of getdents64 calls, exercising the batch boundaries.
-        let reader = DirectoryReader(fd: try Syscall.openDirectory(path: tree.path), bufferSize: 1024)
-        var seen: [String: FileKind] = [:]
+        let reader = try DirectoryReader.open(path: tree.path, bufferSize: 1024)
+        var seen: [String: FileType] = [:]
         while let record = try reader.next() {
             let name = String(decoding: record.nameBytes, as: UTF8.self)
             #expect(seen[name] == nil, "\(name) listed twice")
-            seen[name] = FileKind(dType: record.dType)
+            seen[name] = FileType(directoryEntryType: record.type)
         }
         #expect(seen.count == 502)
         #expect(seen["."] == nil && seen[".."] == nil)
         // A local filesystem either tells the truth or says DT_UNKNOWN.
-        #expect([FileKind.regular, .unknown].contains(seen["file-0"]))
-        #expect([FileKind.directory, .unknown].contains(seen["sub"]))
-        #expect([FileKind.symlink, .unknown].contains(seen["link"]))
+        #expect([FileType.regular, .unknown].contains(seen["file-0"]))
+        #expect([FileType.directory, .unknown].contains(seen["sub"]))
+        #expect([FileType.symbolicLink, .unknown].contains(seen["link"]))
     }
 
     @Test func nameBytesAreExact() throws {
         let tree = TemporaryTree()
         let name: [UInt8] = [0x80, 0xFF, 0x20, 0x5C]
         tree.file(name)
-        let reader = DirectoryReader(fd: try Syscall.openDirectory(path: tree.path))
+        let reader = try DirectoryReader.open(path: tree.path)
         let record = try #require(try reader.next())
         #expect(record.nameBytes == name)
         #expect(try reader.next() == nil)
@@ -37,25 +38,21 @@ import Testing
     @Test func openingAFileOrMissingPathFailsWithItsErrno() {
         let tree = TemporaryTree()
         tree.file("plain")
-        #expect(throws: SystemError(ENOTDIR)) { try Syscall.openDirectory(path: tree.at("plain")) }
-        #expect(throws: SystemError(ENOENT)) { try Syscall.openDirectory(path: tree.at("absent")) }
+        #expect(throws: Errno(ENOTDIR)) { try DirectoryReader.open(path: tree.at("plain")) }
+        #expect(throws: Errno(ENOENT)) { try DirectoryReader.open(path: tree.at("absent")) }
     }
 
     @Test func subdirectoryOpenRefusesSymlinks() throws {
         let tree = TemporaryTree()
         tree.directory("real")
         tree.symlink("alias", to: "real")
-        let fd = try Syscall.openDirectory(path: tree.path)
-        defer { close(fd) }
+        let reader = try DirectoryReader.open(path: tree.path)
         // The kernel answers ENOTDIR (O_DIRECTORY is checked first) or ELOOP: either way, refused.
-        do {
-            let opened = try Syscall.withCString(Array("alias".utf8)) { (name) throws(SystemError) -> Int32 in
-                try Syscall.openSubdirectory(parent: fd, name: name)
-            }
-            close(opened)
+        do throws(Errno) {
+            _ = try reader.openSubdirectory(Array("alias".utf8))
             Issue.record("a symlink to a directory was opened as a subdirectory")
         } catch {
-            #expect([ENOTDIR, ELOOP].contains(error.code))
+            #expect([ENOTDIR, ELOOP].contains(error.rawValue))
         }
     }
 }

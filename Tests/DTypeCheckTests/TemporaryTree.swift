@@ -1,4 +1,5 @@
 import Glibc
+import LinuxKit
 @testable import DTypeCheck
 
 /// A private temp directory for one test, built from raw-byte names (so invalid UTF-8 works) and
@@ -8,7 +9,7 @@ final class TemporaryTree {
 
     init() {
         var template = Array("/tmp/dtypecheck-test-XXXXXX".utf8CString)
-        guard let made = mkdtemp(&template) else { fatalError("mkdtemp: \(SystemError(errno))") }
+        guard let made = mkdtemp(&template) else { fatalError("mkdtemp: \(Errno(errno))") }
         path = Array(String(cString: made).utf8)
     }
 
@@ -22,7 +23,7 @@ final class TemporaryTree {
     func file(_ relative: [UInt8], contents: String = "x") {
         Self.withC(at(relative)) { name in
             let fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-            precondition(fd >= 0, "create \(String(decoding: relative, as: UTF8.self)): \(SystemError(errno))")
+            precondition(fd >= 0, "create \(String(decoding: relative, as: UTF8.self)): \(Errno(errno))")
             _ = Array(contents.utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
             close(fd)
         }
@@ -30,18 +31,18 @@ final class TemporaryTree {
     func file(_ relative: String, contents: String = "x") { file(Array(relative.utf8), contents: contents) }
 
     func directory(_ relative: [UInt8]) {
-        Self.withC(at(relative)) { precondition(mkdir($0, 0o755) == 0, "mkdir: \(SystemError(errno))") }
+        Self.withC(at(relative)) { precondition(mkdir($0, 0o755) == 0, "mkdir: \(Errno(errno))") }
     }
     func directory(_ relative: String) { directory(Array(relative.utf8)) }
 
     func symlink(_ relative: String, to target: String) {
         Self.withC(at(Array(relative.utf8))) { name in
-            precondition(Glibc.symlink(target, name) == 0, "symlink: \(SystemError(errno))")
+            precondition(Glibc.symlink(target, name) == 0, "symlink: \(Errno(errno))")
         }
     }
 
     func fifo(_ relative: String) {
-        Self.withC(at(Array(relative.utf8))) { precondition(mkfifo($0, 0o644) == 0, "mkfifo: \(SystemError(errno))") }
+        Self.withC(at(Array(relative.utf8))) { precondition(mkfifo($0, 0o644) == 0, "mkfifo: \(Errno(errno))") }
     }
 
     static func withC<T>(_ bytes: [UInt8], _ body: (UnsafePointer<CChar>) -> T) -> T {

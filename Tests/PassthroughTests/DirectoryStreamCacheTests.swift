@@ -2,6 +2,7 @@ import Glibc
 import FuseKit
 @testable import Passthrough
 import Testing
+import TestSupport
 
 /// The listings kept between READDIR requests, without a filesystem around them.
 struct DirectoryStreamCacheTests {

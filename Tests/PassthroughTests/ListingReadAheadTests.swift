@@ -4,6 +4,7 @@ import FuseKit
 @testable import Passthrough
 import Synchronization
 import Testing
+import TestSupport
 
 /// Listings read ahead of a walk: when, how fresh, how many. The loads here read real temp
 /// directories; no filesystem or mount around them.

@@ -4,6 +4,8 @@ import Glibc
 import Synchronization
 import Testing
 @testable import Passthrough
+import LinuxKit
+import TestSupport
 
 /// Lock waits end when the kernel interrupts them, and complete when the lock is released.
 @Suite struct LockWaitTests {

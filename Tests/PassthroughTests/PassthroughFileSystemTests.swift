@@ -3,6 +3,8 @@ import FuseKit
 import Glibc
 import Testing
 @testable import Passthrough
+import LinuxKit
+import TestSupport
 
 /// The filesystem driven directly, as the bridge would, over a temp directory: no mount.
 @Suite struct PassthroughFileSystemTests {

@@ -1,5 +1,6 @@
 import FuseKit
 import Glibc
+import LinuxKit
 
 /// A DirectorySink that keeps what readdir added and refuses entries past `capacity`, like a
 /// full reply buffer.

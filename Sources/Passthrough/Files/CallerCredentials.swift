@@ -1,6 +1,7 @@
 import Glibc
 import CLinux
 import FuseKit
+import LinuxKit
 
 /// Creates objects as the calling user: fsuid/fsgid are per-thread on Linux, so switching them on
 /// the worker thread makes the backing filesystem record the caller as owner, and allow_other can

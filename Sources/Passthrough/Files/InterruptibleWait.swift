@@ -2,6 +2,7 @@ import Glibc
 import CLinux
 import FuseKit
 import Synchronization
+import LinuxKit
 
 /// A syscall that blocks until someone else acts (a lock wait), made to end when the kernel
 /// interrupts the request. Rules:

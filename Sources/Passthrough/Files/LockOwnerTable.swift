@@ -1,6 +1,7 @@
 import Glibc
 import FuseKit
 import Synchronization
+import LinuxKit
 
 /// POSIX record locks belong to a lock owner (a process), not to an open file: two opens by one
 /// process share its locks, and any close by it drops them all. Each owner of a node therefore gets
@@ -35,10 +36,10 @@ final class LockOwnerTable: Sendable {
         // Reopen exactly this inode; read-write so both lock types work, else as the file was opened.
         let reopened = try SystemCall.withProcPath(of: openFile) { (path) throws(Errno) -> Int32 in
             do throws(Errno) {
-                return try retryingInterrupts { Glibc.open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC) }
+                return try SystemCall.open(path: path, flags: O_RDWR | O_NONBLOCK)
             } catch {
                 let mode = fcntl(openFile, F_GETFL) & O_ACCMODE
-                return try retryingInterrupts { Glibc.open(path, mode | O_NONBLOCK | O_CLOEXEC) }
+                return try SystemCall.open(path: path, flags: mode | O_NONBLOCK)
             }
         }
         let winner = state.withLock { table -> Int32 in

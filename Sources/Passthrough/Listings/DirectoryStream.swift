@@ -1,6 +1,7 @@
 import Glibc
 import CLinux
 import FuseKit
+import LinuxKit
 
 /// An open backing directory read with getdents64. Offsets given to the kernel are the backing
 /// filesystem's own d_off cookies, so telldir/seekdir/rewinddir and listings during concurrent
@@ -166,17 +167,10 @@ final class DirectoryStream: @unchecked Sendable {
             isAtEnd = true
             return false
         }
-        var cursor = 0
-        var entry = clinux_dirent()
-        while true {
-            let next = clinux_dirent_at(buffer.baseAddress, count, cursor, &entry)
-            if next < 0 { break }
-            let nameOffset = UnsafeRawPointer(entry.name) - UnsafeRawPointer(buffer.baseAddress!)
-            let first = entry.name[0], second = entry.name[1]
-            let dots = first == 0x2E && (second == 0 || (second == 0x2E && entry.name[2] == 0))
-            records.append(Record(inode: entry.ino, nextOffset: entry.off, reportedType: entry.type,
-                                  nameOffset: nameOffset, isDotOrDotDot: dots))
-            cursor = next
+        let base = UnsafeRawPointer(buffer.baseAddress!)
+        for entry in DirectoryEntries(UnsafeRawBufferPointer(rebasing: buffer[..<count])) {
+            records.append(Record(inode: entry.inode, nextOffset: entry.nextOffset, reportedType: entry.type,
+                                  nameOffset: UnsafeRawPointer(entry.name) - base, isDotOrDotDot: entry.isDotOrDotDot))
         }
         return !records.isEmpty
     }

@@ -1,6 +1,7 @@
 import Glibc
 import FuseKit
 import Synchronization
+import LinuxKit
 
 /// Listings in progress between two of the kernel's READDIR requests. Directories have no open
 /// handles (the kernel sends no OPENDIR or RELEASEDIR: a round trip per directory saved), so a

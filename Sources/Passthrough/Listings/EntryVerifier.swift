@@ -1,6 +1,7 @@
 import Glibc
 import FuseKit
 import Synchronization
+import LinuxKit
 
 /// lstats the entries of a getdents64 batch. On a network share each lstat of a suspicious entry
 /// is a round trip, so a batch's lstats run concurrently on a small pool of threads.

@@ -1,5 +1,6 @@
 import FuseKit
 import Synchronization
+import LinuxKit
 
 /// Link targets read with listings read ahead, for the READLINKs of a walker that follows links
 /// (os.walk stats every link to learn whether it leads to a directory). On a share every readlink is

@@ -1,6 +1,7 @@
 import Glibc
 import FuseKit
 import Synchronization
+import LinuxKit
 
 /// Reads listings ahead of a tree walk. A walker (os.walk, find, du, ls -R) lists a directory, then
 /// each of its subdirectories, one after another: on a share every listing and every lstat that

@@ -1,4 +1,5 @@
 import FuseKit
+import LinuxKit
 
 /// What the listing pipeline needs from the tree of nodes: directories opened safely, where a node
 /// is, and lookups ahead of a walker. `BackingTree` is the one real source; tests may give another.

@@ -1,5 +1,6 @@
 import FuseKit
 import Synchronization
+import LinuxKit
 
 /// What readdir did: entries listed, entries whose reported type we corrected (by their true type),
 /// listings read ahead of a walk and how many of those a request used. Logged at unmount and on SIGUSR1.

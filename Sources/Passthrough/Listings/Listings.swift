@@ -1,5 +1,6 @@
 import Glibc
 import FuseKit
+import LinuxKit
 
 /// The listing pipeline behind one face. The filesystem asks it to read a listing into a sink
 /// (deciding itself how each entry is added), for a link target read with a listing, and tells it

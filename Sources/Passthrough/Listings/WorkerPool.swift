@@ -1,4 +1,5 @@
 import FuseKit
+import LinuxKit
 
 /// A fixed set of threads that help run the indices of a range: blocking syscalls (lstat on a
 /// network share) overlap instead of queueing. The caller works too and returns when all indices

@@ -1,5 +1,6 @@
 import Glibc
 import FuseKit
+import LinuxKit
 
 extension BackingTree: ListingSource {
     func openDirectory(_ node: NodeID) throws(Errno) -> Int32 {
@@ -12,7 +13,7 @@ extension BackingTree: ListingSource {
                 try SystemCall.open(in: directory, cName, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
             }
         }) else { return nil }
-        guard let identity = try? SystemCall.identity(of: descriptor), nodes.isSameObject(identity, as: key) else {
+        guard let identity = try? InodeKey(of: descriptor), nodes.isSameObject(identity, as: key) else {
             SystemCall.close(descriptor)
             return nil
         }

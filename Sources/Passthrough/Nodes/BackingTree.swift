@@ -1,6 +1,7 @@
 import Glibc
 import CLinux
 import FuseKit
+import LinuxKit
 
 /// The backing directory: a descriptor opened before mounting (so mounting over the same path works)
 /// and the node table. Every path is resolved beneath that descriptor with openat2 refusing all
@@ -12,7 +13,7 @@ final class BackingTree: Sendable {
 
     /// Opens `path` as the backing root. The path itself may contain symlinks: the user chose it.
     init(path: String, inodes: InodeNumbers = .stable) throws(Errno) {
-        let descriptor = try retryingInterrupts { Glibc.open(path, clinux_O_PATH | O_DIRECTORY | O_CLOEXEC) }
+        let descriptor = try SystemCall.open(path: path, flags: clinux_O_PATH | O_DIRECTORY)
         do throws(Errno) {
             let status = try SystemCall.status(of: descriptor)
             root = descriptor
@@ -42,7 +43,7 @@ final class BackingTree: Sendable {
         defer { SystemCall.close(pathDescriptor) }
         do throws(Errno) {
             return try SystemCall.withProcPath(of: pathDescriptor) { (path) throws(Errno) -> Int32 in
-                try retryingInterrupts { Glibc.open(path, (flags & ~O_NOFOLLOW) | O_CLOEXEC) }
+                try SystemCall.open(path: path, flags: flags & ~O_NOFOLLOW)
             }
         } catch where error == Errno(ESTALE) {
             // Removed since it was verified (path-based FUSE filesystems say ESTALE): it is gone.
@@ -85,7 +86,7 @@ final class BackingTree: Sendable {
             }
             do throws(Errno) {
                 let status = freshStatus ? try SystemCall.status(of: descriptor) : nil
-                let identity = if let status { InodeKey(status) } else { try SystemCall.identity(of: descriptor) }
+                let identity = if let status { InodeKey(status) } else { try InodeKey(of: descriptor) }
                 if nodes.isSameObject(identity, as: key) { return (descriptor, status) }
                 if key.type == .directory, identity.type == .directory, identity.device == key.device {
                     InodeNumberChange.noteOnce()

@@ -1,5 +1,6 @@
 import Glibc
 import FuseKit
+import LinuxKit
 
 /// What identifies a backing object: device, inode number and type. The type is part of the key so
 /// that an inode number reused for an object of another type (another client deleted and created)
@@ -20,5 +21,13 @@ struct InodeKey: Hashable, Sendable {
 
     init(_ status: stat) {
         self.init(device: UInt64(status.st_dev), inode: UInt64(status.st_ino), type: FileType(mode: status.st_mode))
+    }
+}
+
+extension InodeKey {
+    /// The key of the object behind an open descriptor, from the cache when possible. `statx`
+    init(of descriptor: Int32) throws(Errno) {
+        let identity = try SystemCall.identity(of: descriptor)
+        self.init(device: identity.device, inode: identity.inode, type: identity.type)
     }
 }

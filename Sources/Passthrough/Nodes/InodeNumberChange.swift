@@ -1,5 +1,6 @@
 import FuseKit
 import Synchronization
+import LinuxKit
 
 /// With `inodes=stable`, a directory's name reaching a directory with another number is either a
 /// directory replaced beside the mount or a backing whose numbers are not stable after all (CIFS

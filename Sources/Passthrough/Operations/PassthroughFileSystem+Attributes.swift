@@ -1,6 +1,7 @@
 import Glibc
 import CLinux
 import FuseKit
+import LinuxKit
 
 // getattr, setattr, statfs and the extended attributes, as FuseBridge's AttributeOperations.
 extension PassthroughFileSystem {
@@ -59,7 +60,7 @@ extension PassthroughFileSystem {
         if let size = changes.size {
             guard type == .regular else { throw type == .directory ? Errno(EISDIR) : Errno.invalid }
             let writable = try SystemCall.withProcPath(of: pathDescriptor) { (path) throws(Errno) -> Int32 in
-                try retryingInterrupts { Glibc.open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC) }
+                try SystemCall.open(path: path, flags: O_WRONLY | O_NONBLOCK)
             }
             defer { SystemCall.close(writable) }
             try CallerCredentials.asWriter(caller) { () throws(Errno) in try SystemCall.truncate(writable, size: size) }

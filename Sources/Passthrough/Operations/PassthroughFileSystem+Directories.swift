@@ -1,6 +1,7 @@
 import Glibc
 import CLinux
 import FuseKit
+import LinuxKit
 
 // readdir(plus) and fsyncdir, as FuseBridge's DirectoryOperations: where the d_type policy is
 // applied to each entry. Streams, verification and read-ahead are the `Listings` pipeline's.

@@ -1,6 +1,7 @@
 import Glibc
 import CLinux
 import FuseKit
+import LinuxKit
 
 // Open files: the handle is the backing descriptor itself, so read and write need no table lookup.
 extension PassthroughFileSystem {
@@ -77,7 +78,7 @@ extension PassthroughFileSystem {
         // Ordinary writes keep O_APPEND, so appends stay atomic for every client of the share.
         guard fcntl(descriptor, F_GETFL) & O_APPEND != 0 else { return try copy(descriptor) }
         let plain = try SystemCall.withProcPath(of: descriptor) { (path) throws(Errno) -> Int32 in
-            try retryingInterrupts { Glibc.open(path, O_WRONLY | O_CLOEXEC) }
+            try SystemCall.open(path: path, flags: O_WRONLY)
         }
         defer { SystemCall.close(plain) }
         return try copy(plain)
@@ -88,7 +89,7 @@ extension PassthroughFileSystem {
         // Closing a duplicate flushes what a network filesystem buffers per close, as close() would,
         // while our descriptor stays open for other users of this open file.
         let duplicate = try SystemCall.duplicate(try openFileDescriptor(handle))
-        if Glibc.close(duplicate) != 0, errno != EINTR { throw Errno.current }
+        try SystemCall.closeReportingErrors(duplicate)
     }
 
     public func release(node: NodeID, handle: UInt64) {

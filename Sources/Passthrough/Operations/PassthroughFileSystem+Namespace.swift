@@ -1,6 +1,7 @@
 import Glibc
 import CLinux
 import FuseKit
+import LinuxKit
 
 // lookup, forget, readlink, mknod, mkdir, symlink, link, unlink, rmdir, rename, as FuseBridge's
 // NamespaceOperations: names change, and the node table follows.

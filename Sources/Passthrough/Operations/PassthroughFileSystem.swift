@@ -1,6 +1,7 @@
 import Glibc
 import CLinux
 import FuseKit
+import LinuxKit
 
 /// The backing directory served through FUSE: every operation passes through to the backing
 /// filesystem with its own result and errno; readdir reports types according to `DTypePolicy`.

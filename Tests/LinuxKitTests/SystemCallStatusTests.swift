@@ -1,8 +1,8 @@
 import CLinux
-import FuseKit
 import Glibc
-@testable import Passthrough
 import Testing
+import LinuxKit
+import TestSupport
 
 /// The lstat that does not insist on a fresh atime (statx without STATX_ATIME) must answer what
 /// lstat answers, field by field, for every kind of object, by name and by descriptor.

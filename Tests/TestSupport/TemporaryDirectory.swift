@@ -2,10 +2,10 @@ import Glibc
 import Testing
 
 /// A fresh directory under /tmp, removed with everything in it when the test ends.
-final class TemporaryDirectory {
-    let path: String
+public final class TemporaryDirectory {
+    public let path: String
 
-    init() {
+    public init() {
         var template = Array("/tmp/dtypefs-unit-XXXXXX".utf8CString)
         let created = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
         precondition(created != nil, "mkdtemp failed")
@@ -14,25 +14,25 @@ final class TemporaryDirectory {
 
     deinit { _ = system("rm -rf '\(path)'") }
 
-    func url(_ relative: String) -> String { path + "/" + relative }
+    public func url(_ relative: String) -> String { path + "/" + relative }
 
-    func makeDirectory(_ relative: String) { #expect(mkdir(url(relative), 0o755) == 0) }
+    public func makeDirectory(_ relative: String) { #expect(mkdir(url(relative), 0o755) == 0) }
 
-    func makeFile(_ relative: String, contents: String = "") {
+    public func makeFile(_ relative: String, contents: String = "") {
         let descriptor = open(url(relative), O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         #expect(descriptor >= 0)
         _ = contents.withCString { write(descriptor, $0, strlen($0)) }
         close(descriptor)
     }
 
-    func makeSymlink(_ relative: String, to target: String) { #expect(symlink(target, url(relative)) == 0) }
+    public func makeSymlink(_ relative: String, to target: String) { #expect(symlink(target, url(relative)) == 0) }
 
-    func lstatMode(_ relative: String) -> mode_t? {
+    public func lstatMode(_ relative: String) -> mode_t? {
         var status = stat()
         return lstat(url(relative), &status) == 0 ? status.st_mode : nil
     }
 
-    func contents(_ relative: String) -> String? {
+    public func contents(_ relative: String) -> String? {
         let descriptor = open(url(relative), O_RDONLY)
         guard descriptor >= 0 else { return nil }
         defer { close(descriptor) }
