@@ -9,20 +9,20 @@ import LinuxKit
 final class DirectoryReader {
     typealias Record = DirectoryEntries.Entry
 
-    let fd: Int32
+    private let descriptor: FileDescriptor
+    var fd: Int32 { descriptor.rawValue }
     // A network filesystem answers one getdents64 per buffer, so bigger means fewer trips.
     private let buffer: UnsafeMutableRawBufferPointer
     private var batch: DirectoryEntries.Iterator?
 
     /// Takes ownership of `fd`, an open directory.
     init(fd: Int32, bufferSize: Int = 64 * 1024) {
-        self.fd = fd
+        descriptor = FileDescriptor(owning: fd)
         self.buffer = .allocate(byteCount: bufferSize, alignment: 8)
     }
 
     deinit {
         buffer.deallocate()
-        SystemCall.close(fd)
     }
 
     /// Opens a directory named on the command line. Follows a symlink there, as `find -H` does:

@@ -4,7 +4,9 @@ import LinuxKit
 /// `mount -o remount,FLAGS MOUNTPOINT` on a dtypefs mount, which mount.fuse3 turns into
 /// `dtypefs SOURCE MOUNTPOINT -o remount,...`: the mount point's flags (ro, nosuid, noatime,
 /// nodiratime, ...) change by a bind remount; the running daemon's own options cannot change
-/// without unmounting, and the user is told they are kept.
+/// without unmounting. Success is silent on the terminal, as every filesystem's remount is
+/// (mount(8) replays fstab's options, and scripts such as xfstests compare the output): that the
+/// daemon's options were kept goes to the log (journalctl -t dtypefs).
 enum RemountCommand {
     static func run(_ request: MountRequest) -> Int32 {
         let mountpoint: String
@@ -28,8 +30,10 @@ enum RemountCommand {
         }
         let kept = request.options.daemonOptionKeys
         if !kept.isEmpty {
-            MountCommand.printError("remounted '\(mountpoint)'; \(kept.joined(separator: ", ")) keep the values the mount "
-                                    + "was started with (unmount and mount again to change them)")
+            try? DaemonLog.configure(destination: .syslog, debug: false, label: mountpoint)
+            DaemonLog.info("remounted with \(request.options.mountPointFlags.joined(separator: ",")); "
+                           + "\(kept.joined(separator: ", ")) keep the values the mount was started with "
+                           + "(unmount and mount again to change them)")
         }
         return MountCommand.ExitStatus.success
     }

@@ -1,3 +1,4 @@
+import LinuxKit
 import Glibc
 import FuseKit
 @testable import Passthrough
@@ -8,7 +9,7 @@ import TestSupport
 struct DirectoryStreamCacheTests {
     /// A stream over a real directory of `files` files, read until `entries` entries were consumed.
     func stream(_ directory: TemporaryDirectory, node: NodeID = NodeID(7), consuming entries: Int) throws -> DirectoryStream {
-        let stream = DirectoryStream(descriptor: open(directory.path, O_RDONLY | O_DIRECTORY), node: node)
+        let stream = DirectoryStream(descriptor: FileDescriptor(owning: open(directory.path, O_RDONLY | O_DIRECTORY)), node: node)
         for _ in 0..<entries {
             guard try stream.fill() else { break }
             stream.advance()
@@ -55,7 +56,7 @@ struct DirectoryStreamCacheTests {
     @Test func offsetZeroAlwaysStartsAfresh() throws {
         let directory = TemporaryDirectory()
         let cache = DirectoryStreamCache()
-        let finished = DirectoryStream(descriptor: open(directory.path, O_RDONLY | O_DIRECTORY), node: NodeID(7))
+        let finished = DirectoryStream(descriptor: FileDescriptor(owning: open(directory.path, O_RDONLY | O_DIRECTORY)), node: NodeID(7))
         while try finished.fill() { finished.advance() }
         cache.park(finished)
         #expect(cache.take(node: NodeID(7), position: 0) == nil)

@@ -1,3 +1,4 @@
+import LinuxKit
 import Glibc
 import Dispatch
 import FuseKit
@@ -35,7 +36,7 @@ struct ListingReadAheadTests {
                 guard let known = directories[parent] else { return nil }
                 (path, node) = (known + "/" + String(decoding: name.dropLast(), as: UTF8.self), .none)
             }
-            let stream = DirectoryStream(descriptor: open(path, O_RDONLY | O_DIRECTORY), node: node)
+            let stream = DirectoryStream(descriptor: FileDescriptor(owning: open(path, O_RDONLY | O_DIRECTORY)), node: node)
             let whole = try? stream.readWhole { stream in
                 var statuses = [Glibc.stat](repeating: Glibc.stat(), count: stream.records.count)
                 for index in statuses.indices {
@@ -148,7 +149,7 @@ struct ListingReadAheadTests {
     @Test func aDirectoryBiggerThanOneBatchIsNotKept() throws {
         let big = TemporaryDirectory()
         for index in 0..<800 { big.makeFile(String(repeating: "n", count: 60) + "\(index)") }
-        let stream = DirectoryStream(descriptor: open(big.path, O_RDONLY | O_DIRECTORY), node: NodeID(9))
+        let stream = DirectoryStream(descriptor: FileDescriptor(owning: open(big.path, O_RDONLY | O_DIRECTORY)), node: NodeID(9))
         #expect(try stream.readWhole { _ in Issue.record("verified a listing it does not keep"); return .init(start: 0, statuses: [], found: []) } == false)
     }
 

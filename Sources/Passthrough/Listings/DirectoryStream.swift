@@ -36,8 +36,16 @@ final class DirectoryStream: @unchecked Sendable {
         }
     }
 
-    /// -1 once a listing read whole has closed it.
-    private(set) var descriptor: Int32
+    /// nil once a listing read whole has closed it.
+    private var owned: FileDescriptor?
+
+    /// The open directory; -1 once read whole (never used then: see `isReadWhole`).
+    var descriptor: Int32 {
+        switch owned {
+        case .some(let descriptor): descriptor.rawValue
+        case .none: -1
+        }
+    }
     /// `.none` for a subdirectory read ahead by inode until a listing of its parent gives it a node.
     var node: NodeID
 
@@ -66,13 +74,13 @@ final class DirectoryStream: @unchecked Sendable {
     private(set) var linkTargets: [Int: [UInt8]] = [:]
 
     /// Read whole ahead of its request (`readWhole`): entries and lstats are in memory, no descriptor.
-    var isReadWhole: Bool { descriptor < 0 }
+    var isReadWhole: Bool { owned == nil }
 
     /// Every entry handed out and the end reached.
     var isExhausted: Bool { isAtEnd && index >= records.count }
 
-    init(descriptor: Int32, node: NodeID) {
-        self.descriptor = descriptor
+    init(descriptor: consuming FileDescriptor, node: NodeID) {
+        owned = consume descriptor
         self.node = node
         buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.bufferSize, alignment: 8)
         records.reserveCapacity(256)
@@ -80,7 +88,6 @@ final class DirectoryStream: @unchecked Sendable {
 
     deinit {
         buffer.deallocate()
-        if descriptor >= 0 { SystemCall.close(descriptor) }
     }
 
     /// Reads the whole listing when it fits one batch, then closes the descriptor: false (and
@@ -98,8 +105,7 @@ final class DirectoryStream: @unchecked Sendable {
             verification = verify(self)
             if readLinks { readLinkTargets() }
         }
-        SystemCall.close(descriptor)
-        descriptor = -1
+        owned = nil
         // Kept until a walker asks for it, among many: only the memory the entries use (the record
         // array of a live stream reserves room for 256).
         var exact: [Record] = []

@@ -104,7 +104,7 @@ final class Listings: Sendable {
             // A listing read ahead that went stale while parked is continued live instead: another
             // listing of this directory may be the one continuing at this offset.
             if offset == 0, let ready = readAhead?.take(node) { return (ready, true) }
-            let descriptor: Int32
+            let descriptor: FileDescriptor
             do throws(Errno) {
                 descriptor = try source.openDirectory(node)
             } catch where error == .noEntry {

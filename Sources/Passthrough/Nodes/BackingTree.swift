@@ -8,30 +8,26 @@ import LinuxKit
 /// symlinks, and final components are used with *at(..., AT_SYMLINK_NOFOLLOW): whatever other
 /// clients of the share do to the tree, no operation reaches outside it.
 final class BackingTree: Sendable {
-    let root: Int32
+    private let rootDescriptor: FileDescriptor
     let nodes: NodeTable
+
+    /// The backing root, open for the life of the mount.
+    var root: Int32 { rootDescriptor.rawValue }
 
     /// Opens `path` as the backing root. The path itself may contain symlinks: the user chose it.
     init(path: String, inodes: InodeNumbers = .stable) throws(Errno) {
-        let descriptor = try SystemCall.open(path: path, flags: clinux_O_PATH | O_DIRECTORY)
-        do throws(Errno) {
-            let status = try SystemCall.status(of: descriptor)
-            root = descriptor
-            nodes = NodeTable(rootKey: InodeKey(status), inodes: inodes)
-        } catch {
-            SystemCall.close(descriptor)
-            throw error
-        }
+        let descriptor = FileDescriptor(owning: try SystemCall.open(path: path, flags: clinux_O_PATH | O_DIRECTORY))
+        let status = try SystemCall.status(of: descriptor.rawValue)
+        rootDescriptor = descriptor
+        nodes = NodeTable(rootKey: InodeKey(status), inodes: inodes)
     }
 
-    deinit { SystemCall.close(root) }
-
-    /// A descriptor of the node itself (O_PATH|O_NOFOLLOW reaches symlinks too); the caller closes it.
+    /// A descriptor of the node itself (O_PATH|O_NOFOLLOW reaches symlinks too).
     /// A name may now reach another object (another client renamed, deleted or swapped it): only a
     /// descriptor of the very inode the kernel knows is returned, trying each name of the node and
     /// forgetting names that no longer reach it. Answering with another object's attributes would
     /// make the kernel see an inode change type, which it reports as EIO.
-    func open(_ node: NodeID, flags: Int32) throws(Errno) -> Int32 {
+    func open(_ node: NodeID, flags: Int32) throws(Errno) -> FileDescriptor {
         // O_PATH has no open-time effects; neither has reading a directory (O_DIRECTORY fails on
         // anything else, so a FIFO or device swapped in is never opened).
         if flags & clinux_O_PATH != 0 || (flags & O_DIRECTORY != 0 && flags & O_ACCMODE == O_RDONLY) {
@@ -40,11 +36,10 @@ final class BackingTree: Sendable {
         // Open flags act at open time (O_TRUNC, O_CREAT): verify with O_PATH first, then reopen
         // exactly that inode through its /proc magic link.
         let pathDescriptor = try openVerified(node, flags: clinux_O_PATH | (flags & O_DIRECTORY))
-        defer { SystemCall.close(pathDescriptor) }
         do throws(Errno) {
-            return try SystemCall.withProcPath(of: pathDescriptor) { (path) throws(Errno) -> Int32 in
+            return FileDescriptor(owning: try SystemCall.withProcPath(of: pathDescriptor.rawValue) { (path) throws(Errno) -> Int32 in
                 try SystemCall.open(path: path, flags: flags & ~O_NOFOLLOW)
-            }
+            })
         } catch where error == Errno(ESTALE) {
             // Removed since it was verified (path-based FUSE filesystems say ESTALE): it is gone.
             throw .noEntry
@@ -54,19 +49,19 @@ final class BackingTree: Sendable {
     /// Runs `body` with an O_PATH descriptor of the node and its fresh attributes (one fstat both
     /// verifies the inode and answers getattr).
     func withNodeStatus<R>(_ node: NodeID, _ body: (Int32, stat) throws(Errno) -> R) throws(Errno) -> R {
-        let (descriptor, status) = try openVerified(node, flags: clinux_O_PATH, freshStatus: true)
-        defer { SystemCall.close(descriptor) }
-        return try body(descriptor, status!)
+        var status = stat()
+        let descriptor = try openVerified(node, flags: clinux_O_PATH, freshStatus: &status)
+        return try body(descriptor.rawValue, status)
     }
 
-    private func openVerified(_ node: NodeID, flags: Int32) throws(Errno) -> Int32 {
-        try openVerified(node, flags: flags, freshStatus: false).descriptor
+    private func openVerified(_ node: NodeID, flags: Int32) throws(Errno) -> FileDescriptor {
+        try openVerified(node, flags: flags, freshStatus: nil)
     }
 
-    /// `freshStatus`: also fetch current attributes (fstat); otherwise the identity alone is checked,
-    /// from the attribute cache. Names that no longer reach the node are dropped from the table (the
-    /// root has none to drop).
-    private func openVerified(_ node: NodeID, flags: Int32, freshStatus: Bool) throws(Errno) -> (descriptor: Int32, status: stat?) {
+    /// `freshStatus`: also fetch current attributes (fstat) into it; otherwise the identity alone is
+    /// checked, from the attribute cache. Names that no longer reach the node are dropped from the
+    /// table (the root has none to drop).
+    private func openVerified(_ node: NodeID, flags: Int32, freshStatus: UnsafeMutablePointer<stat>?) throws(Errno) -> FileDescriptor {
         guard let key = nodes.key(of: node) else { throw Errno(ESTALE) }
         var failure = Errno.noEntry
         for path in nodes.paths(of: node) {
@@ -85,9 +80,12 @@ final class BackingTree: Sendable {
                 continue
             }
             do throws(Errno) {
-                let status = freshStatus ? try SystemCall.status(of: descriptor) : nil
+                let status = freshStatus != nil ? try SystemCall.status(of: descriptor) : nil
                 let identity = if let status { InodeKey(status) } else { try InodeKey(of: descriptor) }
-                if nodes.isSameObject(identity, as: key) { return (descriptor, status) }
+                if nodes.isSameObject(identity, as: key) {
+                    if let status { freshStatus?.pointee = status }
+                    return FileDescriptor(owning: descriptor)
+                }
                 if key.type == .directory, identity.type == .directory, identity.device == key.device {
                     InodeNumberChange.noteOnce()
                 }
@@ -118,16 +116,14 @@ final class BackingTree: Sendable {
     /// Runs `body` with an O_PATH descriptor of the node, closed afterwards.
     func withNode<R>(_ node: NodeID, _ body: (Int32) throws(Errno) -> R) throws(Errno) -> R {
         let descriptor = try open(node, flags: clinux_O_PATH)
-        defer { SystemCall.close(descriptor) }
-        return try body(descriptor)
+        return try body(descriptor.rawValue)
     }
 
     /// Runs `body` with an O_PATH descriptor of the directory node (the root's own for the root).
     func withDirectory<R>(_ node: NodeID, _ body: (Int32) throws(Errno) -> R) throws(Errno) -> R {
         if node == .root { return try body(root) }
         let descriptor = try open(node, flags: clinux_O_PATH | O_DIRECTORY)
-        defer { SystemCall.close(descriptor) }
-        return try body(descriptor)
+        return try body(descriptor.rawValue)
     }
 
     /// Runs `body` with `name` in the directory node `parent`, after refusing names that are not a

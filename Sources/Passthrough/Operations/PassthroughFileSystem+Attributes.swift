@@ -38,15 +38,15 @@ extension PassthroughFileSystem {
             try apply(changes, toOpenFile: descriptor, caller: caller)
             return AttributesReply(attributes: attributes(try SystemCall.status(of: descriptor), of: node), timeout: configuration.attrTimeout)
         }
-        let pathDescriptor: Int32
+        let opened: FileDescriptor
         do throws(Errno) {
-            pathDescriptor = try tree.open(node, flags: clinux_O_PATH)
+            opened = try tree.open(node, flags: clinux_O_PATH)
         } catch {
             guard let descriptor = openFiles.any(for: node) else { throw error }
             try apply(changes, toOpenFile: descriptor, caller: caller)
             return AttributesReply(attributes: attributes(try SystemCall.status(of: descriptor), of: node), timeout: configuration.attrTimeout)
         }
-        defer { SystemCall.close(pathDescriptor) }
+        let pathDescriptor = opened.rawValue  // `opened` closes it at the end of this call
         let type = try SystemCall.identity(of: pathDescriptor).type
         let isLink = type == .symbolicLink
         if let mode = changes.mode {
@@ -124,8 +124,8 @@ extension PassthroughFileSystem {
 // its name inside the /proc magic link of its parent directory, with the l*xattr calls.
 extension PassthroughFileSystem {
     private func withExtendedAttributeTarget<R>(_ node: NodeID, _ body: (UnsafePointer<CChar>, Bool) throws(Errno) -> R) throws(Errno) -> R {
-        let descriptor = try tree.open(node, flags: clinux_O_PATH)
-        defer { SystemCall.close(descriptor) }
+        let opened = try tree.open(node, flags: clinux_O_PATH)
+        let descriptor = opened.rawValue  // `opened` closes it at the end of this call
         // The descriptor was verified to be the node's inode, whose type is part of its key: no
         // second statx needed (`ls -l` asks two xattrs of every entry) unless the node was just
         // forgotten. A link must never go through the /proc path below, which would follow it.

@@ -8,8 +8,7 @@ import LinuxKit
 extension PassthroughFileSystem {
     public func fsyncDirectory(node: NodeID, dataOnly: Bool) throws(Errno) {
         let descriptor = try tree.open(node, flags: O_RDONLY | O_DIRECTORY)
-        defer { SystemCall.close(descriptor) }
-        try SystemCall.synchronize(descriptor, dataOnly: dataOnly)
+        try SystemCall.synchronize(descriptor.rawValue, dataOnly: dataOnly)
     }
 
     public func readDirectory<Sink: DirectorySink>(node: NodeID, offset: Int64, into sink: inout Sink) throws(Errno) {

@@ -34,10 +34,10 @@ extension PassthroughFileSystem {
         defer { if flags & O_TRUNC != 0 { listings.changed() } }
         let descriptor: Int32
         do throws(Errno) {
-            descriptor = try tree.open(node, flags: Self.backingOpenFlags(flags) | (configuration.noatime ? clinux_O_NOATIME : 0))
+            descriptor = try tree.open(node, flags: Self.backingOpenFlags(flags) | (configuration.noatime ? clinux_O_NOATIME : 0)).release()
         } catch where error == Errno(EPERM) && configuration.noatime {
             // O_NOATIME needs the file's owner or CAP_FOWNER: without it, atime as the backing keeps it.
-            descriptor = try tree.open(node, flags: Self.backingOpenFlags(flags))
+            descriptor = try tree.open(node, flags: Self.backingOpenFlags(flags)).release()
         }
         openFiles.add(descriptor, for: node)
         return Self.reply(for: descriptor)
