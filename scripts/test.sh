@@ -30,7 +30,7 @@ trap on_exit EXIT
 #   systemd (systemd-analyze, the fstab generator), man-db and groff-base: the unit and man page tests
 #   strace: counts the xattr calls of ls over a share without xattrs
 #   samba, smbnetfs, smbclient: a real SMB share on loopback (test_smb_share.py)
-packages=(fuse3 libfuse3-dev pkg-config gcc attr util-linux findutils coreutils tar rsync ripgrep
+packages=(fuse3 libfuse3-dev pkg-config gcc attr acl util-linux findutils coreutils tar rsync ripgrep
           fd-find git nodejs systemd man-db groff-base strace samba smbnetfs smbclient)
 
 banner "system packages"

@@ -6,6 +6,7 @@
 #include <linux/openat2.h>
 #include <linux/securebits.h>
 #include <malloc.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -169,4 +170,13 @@ long clinux_dirent_at(const void *buffer, long length, long position, clinux_dir
     out->type = d->d_type;
     out->name = d->d_name;
     return position + d->d_reclen;
+}
+
+int clinux_set_thread_umask(mode_t mask) {
+    static __thread int unshared;
+    if (!unshared) {
+        if (unshare(CLONE_FS) != 0) return -1;
+        unshared = 1;
+    }
+    return (int)umask(mask);
 }

@@ -22,8 +22,10 @@ enum ConnectionConfigurator {
         set(FUSE_CAP_HANDLE_KILLPRIV, false)
         // Other clients of a share change files: let mtime changes drop stale cached pages.
         set(FUSE_CAP_AUTO_INVAL_DATA, true)
-        // The kernel applies the caller's umask before it sends us a mode.
-        set(FUSE_CAP_DONT_MASK, false)
+        // Without ACLs the kernel applies the caller's umask before it sends us a mode; with them
+        // a default ACL may replace the umask, which the backing decides (see `posixACL`).
+        set(FUSE_CAP_POSIX_ACL, settings.posixACL)
+        set(FUSE_CAP_DONT_MASK, settings.posixACL)
         set(FUSE_CAP_WRITEBACK_CACHE, false)
         connection.pointee.want = want
         connection.pointee.max_write = settings.maxWrite

@@ -12,6 +12,10 @@ public struct ConnectionSettings: Sendable {
     public var maxWrite: UInt32 = 1 << 20
     /// Use splice for reads and writes where the kernel supports it.
     public var splice: Bool = true
+    /// POSIX ACLs checked and inherited by the kernel (FUSE_CAP_POSIX_ACL); the kernel then sends
+    /// modes unmasked with the caller's umask beside them (FUSE_CAP_DONT_MASK), for the filesystem
+    /// to apply only where no default ACL replaces it.
+    public var posixACL: Bool = false
     /// Let the kernel cache symlink targets.
     public var cacheSymlinks: Bool = false
 

@@ -14,6 +14,9 @@ public struct PassthroughConfiguration: Sendable, Equatable {
     /// stops asking and tells programs EOPNOTSUPP, so `ls -l` asks for security.selinux once
     /// per mount instead of once per entry (FUSE caches no xattrs).
     public var xattr = true
+    /// `acl` / `noacl`: POSIX ACLs enforced and inherited by the kernel (FUSE_CAP_POSIX_ACL), with
+    /// the caller's umask applied by the backing, where a default ACL can replace it. Needs `xattr`.
+    public var acl = false
     /// `entry_timeout=`: seconds the kernel may trust a name → inode answer.
     public var entryTimeout: Double = 1
     /// `attr_timeout=`: seconds the kernel may trust attributes.

@@ -40,6 +40,8 @@ enum HelpText {
                            mount table
       xattr=on|off         extended attributes through the mount (default \(defaults.xattr ? "on" : "off")); off answers
                            "not supported" once, and ls -l stops asking per entry
+      acl | noacl          POSIX ACLs enforced and inherited by the kernel, as on a local
+                           filesystem (default noacl: stored and shown, the mode decides)
       auto_unmount         unmount when the daemon dies (killed, crashed): no dead mount
       require_mountpoint   refuse to start unless SOURCE is a mount point (the share is up);
                            otherwise that case is only warned about

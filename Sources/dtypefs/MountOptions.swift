@@ -46,7 +46,7 @@ struct MountOptions: Equatable {
 
     /// Options that configure the daemon: fixed for the life of a mount.
     static let daemonOptions: Set<String> = [
-        "dtype", "inodes", "xattr", "attr_timeout", "entry_timeout", "negative_timeout", "max_threads", "readdirplus",
+        "dtype", "inodes", "xattr", "acl", "noacl", "attr_timeout", "entry_timeout", "negative_timeout", "max_threads", "readdirplus",
         "verify_threads", "readahead_listings", "fsname", "noallow_other", "auto_unmount", "require_mountpoint",
         "logfile",
     ]
@@ -67,6 +67,9 @@ struct MountOptions: Equatable {
 
     /// Checks what only the whole option list can tell.
     func validate() throws(UsageError) {
+        if passthrough.acl, !passthrough.xattr {
+            throw UsageError("option acl needs extended attributes (ACLs are stored in them): drop xattr=off or acl")
+        }
         if !remount, let first = fuseKernelOptions.first {
             throw UsageError("option '\(first)' is set by libfuse itself and cannot be given")
         }
@@ -122,6 +125,8 @@ struct MountOptions: Equatable {
                 throw UsageError("bad value '\(value ?? "")' for option xattr (expected on or off)")
             }
             passthrough.xattr = value == "on"
+        case "acl": try noValue(key, value); passthrough.acl = true
+        case "noacl": try noValue(key, value); passthrough.acl = false
         case "auto_unmount": try noValue(key, value); autoUnmount = true
         case "require_mountpoint": try noValue(key, value); requireMountpoint = true
         case "logfile":

@@ -42,6 +42,9 @@ int clinux_setfsuid(uid_t uid);
 int clinux_setfsgid(gid_t gid);
 // Why: keep root's file capabilities while fsuid is switched to a caller (SECBIT_NO_SETUID_FIXUP).
 int clinux_keep_caps_across_fsuid(void);
+// Sets the calling thread's own umask (the thread stops sharing umask, cwd and root with the
+// others the first time: unshare(CLONE_FS)); returns the previous one, or -1 if unshare failed.
+int clinux_set_thread_umask(mode_t mask);
 // Why: capabilities are per-thread on Linux and glibc has no capget/capset wrapper. Turns
 // CAP_FSETID on or off in the calling thread's effective set: without it a write, fallocate or
 // truncate clears setuid/setgid bits as it would for an unprivileged caller.

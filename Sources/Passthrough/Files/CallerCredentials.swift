@@ -16,7 +16,14 @@ enum CallerCredentials {
         if daemonUID == 0 { _ = clinux_keep_caps_across_fsuid() }
     }
 
-    static func asCaller<R>(_ caller: Caller, _ body: () throws(Errno) -> R) throws(Errno) -> R {
+    /// `umask`: the kernel sent the mode unmasked (`acl`): the backing applies the caller's umask
+    /// unless the parent's default ACL replaces it, on this thread's own umask.
+    static func asCaller<R>(_ caller: Caller, umask: Bool = false, _ body: () throws(Errno) -> R) throws(Errno) -> R {
+        if umask {
+            guard clinux_set_thread_umask(caller.umask) >= 0 else { throw Errno.current }
+            defer { _ = clinux_set_thread_umask(0) }
+            return try asCaller(caller, body)
+        }
         guard daemonUID == 0, caller.uid != 0 || caller.gid != 0 else { return try body() }
         _ = clinux_setfsgid(caller.gid)
         _ = clinux_setfsuid(caller.uid)

@@ -46,7 +46,7 @@ extension PassthroughFileSystem {
     public func create(parent: NodeID, name: FileName, mode: mode_t, flags: Int32, caller: Caller) throws(Errno) -> (Entry, OpenReply) {
         defer { listings.changed() }
         return try tree.withEntry(parent, name) { (directory, cName) throws(Errno) -> (Entry, OpenReply) in
-            let descriptor = try CallerCredentials.asCaller(caller) { () throws(Errno) -> Int32 in
+            let descriptor = try CallerCredentials.asCaller(caller, umask: configuration.acl) { () throws(Errno) -> Int32 in
                 try SystemCall.open(in: directory, cName, flags: Self.backingOpenFlags(flags) | (flags & O_EXCL) | O_CREAT, mode: mode)
             }
             do throws(Errno) {

@@ -31,7 +31,7 @@ extension PassthroughFileSystem {
     public func makeNode(parent: NodeID, name: FileName, mode: mode_t, device: dev_t, caller: Caller) throws(Errno) -> Entry {
         defer { listings.changed() }
         return try tree.withEntry(parent, name) { (directory, cName) throws(Errno) -> Entry in
-            try CallerCredentials.asCaller(caller) { () throws(Errno) in
+            try CallerCredentials.asCaller(caller, umask: configuration.acl) { () throws(Errno) in
                 try SystemCall.makeNode(in: directory, cName, mode: mode, device: device)
             }
             return try lookUpEntry(directory: directory, parent: parent, name: cName, nameBytes: name.bytes)
@@ -41,7 +41,7 @@ extension PassthroughFileSystem {
     public func makeDirectory(parent: NodeID, name: FileName, mode: mode_t, caller: Caller) throws(Errno) -> Entry {
         defer { listings.changed() }
         return try tree.withEntry(parent, name) { (directory, cName) throws(Errno) -> Entry in
-            try CallerCredentials.asCaller(caller) { () throws(Errno) in
+            try CallerCredentials.asCaller(caller, umask: configuration.acl) { () throws(Errno) in
                 try SystemCall.makeDirectory(in: directory, cName, mode: mode)
             }
             return try lookUpEntry(directory: directory, parent: parent, name: cName, nameBytes: name.bytes)

@@ -32,6 +32,7 @@ public final class PassthroughFileSystem: FileSystem {
         // `unknown` or `passthrough` it would override the type we are asked to report.
         settings.readdirplus = configuration.dtype == .verify && configuration.readdirplus != .never
         settings.readdirplusAuto = configuration.readdirplus == .auto
+        settings.posixACL = configuration.acl
     }
 
     /// Unmount: the listing pipeline's threads end and its parked descriptors close.
