@@ -20,6 +20,9 @@
 #   BENCH_RUNS=5             timed runs per (system, workload)
 #   BENCH_QUICK=1            smoke test: 2000 entries, 2 runs, 64 MiB file, 1000 creates
 #   BENCH_SYSTEMS="..."      subset/order of: native dtypefs-verify dtypefs-unknown bindfs mergerfs
+#                            and, not run by default: dtypefs-acl (dtype=verify with -o acl),
+#                            dtypefs-base (dtype=verify from DTYPEFS_BASE_BIN, another build: a
+#                            change measured against the code before it, in the same run)
 #                            emu-raw-<µs> emu-dtypefs-<µs> (one pair per BENCH_LATENCIES value)
 #   BENCH_WORKLOADS="..."    subset of: walk find du ls read create (plain systems)
 #   BENCH_EMU_WORKLOADS=..   workloads over the emulator (default "walk find": the walkers)
@@ -46,7 +49,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bench/lib.sh"
 
 # What the user set, for the report's "Command" line.
-user_settings="$(env | grep -E '^(BENCH_[A-Z_]+|DTYPEFS_BIN|CIFS_EMULATOR_BIN)=' | sort | tr '\n' ' ' || true)"
+user_settings="$(env | grep -E '^(BENCH_[A-Z_]+|DTYPEFS_BIN|DTYPEFS_BASE_BIN|CIFS_EMULATOR_BIN)=' | sort | tr '\n' ' ' || true)"
 
 if [[ "${1:-}" == -h || "${1:-}" == --help ]]; then
     sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
@@ -92,7 +95,10 @@ emu_sizes=()
 for s in "${systems[@]}"; do
     case "$s" in
         native | bindfs | mergerfs) need_plain=1 ;;
-        dtypefs-verify | dtypefs-unknown) need_plain=1 need_dtypefs=1 ;;
+        dtypefs-verify | dtypefs-unknown | dtypefs-acl) need_plain=1 need_dtypefs=1 ;;
+        dtypefs-base)
+            need_plain=1
+            [[ -x ${DTYPEFS_BASE_BIN:-} ]] || bench_die "dtypefs-base needs DTYPEFS_BASE_BIN, an executable dtypefs (got '${DTYPEFS_BASE_BIN:-}')" ;;
         emu-raw-[0-9]* | emu-dtypefs-[0-9]*)
             need_emu=1
             [[ $s == emu-dtypefs-* ]] && need_dtypefs=1
@@ -122,6 +128,7 @@ ensure_packages() {
 ensure_packages
 
 export DTYPEFS_BIN="${DTYPEFS_BIN:-$bench_repo/.build/release/dtypefs}"
+export DTYPEFS_BASE_BIN="${DTYPEFS_BASE_BIN:-}"
 export CIFS_EMULATOR_BIN="${CIFS_EMULATOR_BIN:-$bench_repo/.build/fixtures/cifs-emulator}"
 if ((need_dtypefs)) && [[ ! -x $DTYPEFS_BIN ]]; then
     if [[ "${BENCH_BUILD:-1}" == 1 && $DTYPEFS_BIN == "$bench_repo/.build/release/dtypefs" ]]; then

@@ -9,7 +9,7 @@ import re
 import sys
 from pathlib import Path
 
-PLAIN_SYSTEMS = ["native", "dtypefs-verify", "dtypefs-unknown", "bindfs", "mergerfs"]
+PLAIN_SYSTEMS = ["native", "dtypefs-verify", "dtypefs-unknown", "dtypefs-acl", "dtypefs-base", "bindfs", "mergerfs"]
 WORKLOADS = {
     "walk": "Python os.walk, count entries",
     "find": "find -type l",
