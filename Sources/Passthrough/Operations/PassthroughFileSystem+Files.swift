@@ -26,8 +26,9 @@ extension PassthroughFileSystem {
     /// An O_DIRECT open is not answered in direct-I/O mode: the kernel then sends its O_DIRECT
     /// reads and writes to us uncached all the same (its direct_IO path, which also clears
     /// setuid bits), while mmap of the file keeps working (direct-I/O mode refuses it, ENODEV).
-    private static func reply(for descriptor: Int32) -> OpenReply {
-        OpenReply(handle: UInt64(descriptor), directIO: false, keepCache: false)
+    /// `keepCache`: the file did not change since its last open (see `PageCacheStamps`).
+    private static func reply(for descriptor: Int32, keepCache: Bool = false) -> OpenReply {
+        OpenReply(handle: UInt64(descriptor), directIO: false, keepCache: keepCache)
     }
 
     public func open(node: NodeID, flags: Int32, caller: Caller) throws(Errno) -> OpenReply {
@@ -40,7 +41,14 @@ extension PassthroughFileSystem {
             descriptor = try tree.open(node, flags: Self.backingOpenFlags(flags)).release()
         }
         openFiles.add(descriptor, for: node)
-        return Self.reply(for: descriptor)
+        let unchanged: Bool
+        if let status = try? SystemCall.status(of: descriptor) {
+            unchanged = pageCacheStamps.opened(node, status)
+        } else {
+            pageCacheStamps.forget(node)  // unknown attributes keep nothing, now or at the next open
+            unchanged = false
+        }
+        return Self.reply(for: descriptor, keepCache: unchanged)
     }
 
     public func create(parent: NodeID, name: FileName, mode: mode_t, flags: Int32, caller: Caller) throws(Errno) -> (Entry, OpenReply) {

@@ -19,7 +19,10 @@ extension PassthroughFileSystem {
     }
 
     public func forget(node: NodeID, count: UInt64) {
-        if tree.nodes.forget(node, count: count) { removedObjects.forget(node) }
+        if tree.nodes.forget(node, count: count) {
+            removedObjects.forget(node)
+            pageCacheStamps.forget(node)
+        }
     }
 
     public func readLink(node: NodeID) throws(Errno) -> [UInt8] {

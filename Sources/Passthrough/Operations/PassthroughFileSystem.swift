@@ -13,6 +13,7 @@ public final class PassthroughFileSystem: FileSystem {
     let openFiles = OpenFileTable()
     let removedObjects = RemovedObjects()
     let lockOwners = LockOwnerTable()
+    let pageCacheStamps = PageCacheStamps()
 
     /// Opens the backing root now: mounting over the same path hides it afterwards.
     public init(source: String, configuration: PassthroughConfiguration) throws(Errno) {
