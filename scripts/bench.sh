@@ -20,6 +20,9 @@
 #   BENCH_RUNS=5             timed runs per (system, workload)
 #   BENCH_QUICK=1            smoke test: 2000 entries, 2 runs, 64 MiB file, 1000 creates
 #   BENCH_SYSTEMS="..."      subset/order of: native dtypefs-verify dtypefs-unknown bindfs mergerfs
+#                            passthrough_ll (libfuse's C reference, -o xattr, built from the example
+#                            Debian's libfuse3-dev ships; one descriptor per inode, so it runs only
+#                            on a tree that fits the fd limit: default when BENCH_ENTRIES fits)
 #                            and, not run by default: dtypefs-acl (dtype=verify with -o acl),
 #                            dtypefs-base (dtype=verify from DTYPEFS_BASE_BIN, another build: a
 #                            change measured against the code before it, in the same run)
@@ -79,7 +82,17 @@ BENCH_NICE="${BENCH_NICE:-10}"
 export BENCH_PYTHON="${BENCH_PYTHON:-/usr/bin/python3}"  # not a pyenv shim: its startup would be timed
 BENCH_SEED=1
 
-default_systems="native dtypefs-verify dtypefs-unknown bindfs mergerfs"
+# passthrough_ll holds a descriptor for every inode the kernel knows: a walk of the whole tree
+# needs one per entry, within the hard limit (the most prlimit can give it).
+fd_hard_limit=$(ulimit -Hn)
+pll_max_entries=$((fd_hard_limit - 1000))
+default_systems="native dtypefs-verify dtypefs-unknown"
+if ((${BENCH_ENTRIES:-50000} <= pll_max_entries)); then
+    default_systems+=" passthrough_ll"
+elif [[ -z ${BENCH_SYSTEMS:-} ]]; then
+    bench_log "passthrough_ll left out: a ${BENCH_ENTRIES:-50000}-entry tree needs more descriptors than its hard limit $fd_hard_limit (BENCH_ENTRIES <= $pll_max_entries includes it)"
+fi
+default_systems+=" bindfs mergerfs"
 for l in $BENCH_LATENCIES; do default_systems+=" emu-raw-$l emu-dtypefs-$l"; done
 list="${BENCH_SYSTEMS:-$default_systems}"; systems=(${list//,/ })
 list="${BENCH_WORKLOADS:-walk find du ls read create}"; workloads=(${list//,/ })
@@ -90,11 +103,15 @@ for n in BENCH_ENTRIES BENCH_RUNS BENCH_BIG_MIB BENCH_CREATE_FILES BENCH_EMU_ENT
     [[ ${!n} =~ ^[0-9]+$ && ${!n} -gt 0 ]] || bench_die "$n must be a positive integer (got '${!n}')"
 done
 [[ $BENCH_CACHE == cold || $BENCH_CACHE == warm ]] || bench_die "BENCH_CACHE must be cold or warm"
-need_dtypefs=0 need_emu=0 need_plain=0
+need_dtypefs=0 need_emu=0 need_plain=0 need_pll=0
 emu_sizes=()
 for s in "${systems[@]}"; do
     case "$s" in
         native | bindfs | mergerfs) need_plain=1 ;;
+        passthrough_ll)
+            need_plain=1 need_pll=1
+            ((BENCH_ENTRIES <= pll_max_entries)) ||
+                bench_die "passthrough_ll keeps a descriptor per inode: a $BENCH_ENTRIES-entry tree exceeds its hard limit of $fd_hard_limit descriptors (use BENCH_ENTRIES <= $pll_max_entries)" ;;
         dtypefs-verify | dtypefs-unknown | dtypefs-acl) need_plain=1 need_dtypefs=1 ;;
         dtypefs-base)
             need_plain=1
@@ -130,6 +147,17 @@ ensure_packages
 export DTYPEFS_BIN="${DTYPEFS_BIN:-$bench_repo/.build/release/dtypefs}"
 export DTYPEFS_BASE_BIN="${DTYPEFS_BASE_BIN:-}"
 export CIFS_EMULATOR_BIN="${CIFS_EMULATOR_BIN:-$bench_repo/.build/fixtures/cifs-emulator}"
+export PASSTHROUGH_LL_BIN="${PASSTHROUGH_LL_BIN:-$bench_repo/.build/bench-peers/passthrough_ll}"
+pll_source=/usr/share/doc/libfuse3-dev/examples/passthrough_ll.c
+if ((need_pll)) && [[ $PASSTHROUGH_LL_BIN == "$bench_repo/.build/bench-peers/passthrough_ll" ]] &&
+    [[ ! -x $PASSTHROUGH_LL_BIN || $pll_source -nt $PASSTHROUGH_LL_BIN ]]; then
+    [[ -r $pll_source ]] || bench_die "no $pll_source (package libfuse3-dev) to build passthrough_ll from"
+    bench_log "building passthrough_ll from $pll_source"
+    mkdir -p "$(dirname "$PASSTHROUGH_LL_BIN")"
+    gcc -O2 -Wall -o "$PASSTHROUGH_LL_BIN" "$pll_source" $(pkg-config --cflags --libs fuse3) ||
+        bench_die "building passthrough_ll failed"
+fi
+((need_pll == 0)) || [[ -x $PASSTHROUGH_LL_BIN ]] || bench_die "no passthrough_ll at $PASSTHROUGH_LL_BIN"
 if ((need_dtypefs)) && [[ ! -x $DTYPEFS_BIN ]]; then
     if [[ "${BENCH_BUILD:-1}" == 1 && $DTYPEFS_BIN == "$bench_repo/.build/release/dtypefs" ]]; then
         bench_log "building dtypefs (swift build -c release)"
@@ -254,6 +282,7 @@ workload_command() {
     echo "  \"hyperfine\": \"$(hyperfine --version)\","
     echo "  \"bindfs\": \"$(bindfs --version 2>&1 | head -n 1)\","
     echo "  \"mergerfs\": \"$(mergerfs --version 2>&1 | head -n 1)\","
+    echo "  \"passthrough_ll\": \"$( ((need_pll)) && echo "$PASSTHROUGH_LL_BIN from $pll_source, libfuse $(pkg-config --modversion fuse3)" || true)\","
     echo "  \"entries\": $BENCH_ENTRIES, \"runs\": $BENCH_RUNS, \"big_mib\": $BENCH_BIG_MIB,"
     echo "  \"create_files\": $BENCH_CREATE_FILES, \"cache\": \"$BENCH_CACHE\","
     echo "  \"emu_entries\": $BENCH_EMU_ENTRIES, \"emu_slow_entries\": $BENCH_EMU_SLOW_ENTRIES,"

@@ -3,7 +3,8 @@
 #
 # Usage: mount_system.sh mount|umount|remount|path SYSTEM
 #        mount_system.sh cleanup
-# SYSTEM: native | dtypefs-verify | dtypefs-unknown | dtypefs-acl | dtypefs-base | bindfs | mergerfs
+# SYSTEM: native | dtypefs-verify | dtypefs-unknown | dtypefs-acl | dtypefs-base | passthrough_ll
+#         | bindfs | mergerfs
 #         | emu-raw-<µs> | emu-dtypefs-<µs>   (the CIFS emulator fixture with <µs> latency per
 #           request, raw, or with dtypefs dtype=verify on top of it)
 #
@@ -12,7 +13,8 @@
 # only (the backing filesystem stays cached; the FUSE mount is still fresh).
 # "path" prints the directory the workloads use for SYSTEM (the backing directory for native).
 #
-# Environment (exported by bench.sh): BENCH_DIR, DTYPEFS_BIN, DTYPEFS_BASE_BIN, CIFS_EMULATOR_BIN, BENCH_CACHE,
+# Environment (exported by bench.sh): BENCH_DIR, DTYPEFS_BIN, DTYPEFS_BASE_BIN, PASSTHROUGH_LL_BIN,
+# CIFS_EMULATOR_BIN, BENCH_CACHE,
 # BENCH_EMU_ENTRIES, BENCH_EMU_SLOW_ENTRIES; optional BENCH_STATS_FILE + BENCH_LABEL (on umount,
 # append the daemons' peak RSS and fd count as "LABEL NAME VmHWM_KiB VmRSS_KiB fds threads").
 set -uo pipefail
@@ -26,7 +28,7 @@ mnt="$BENCH_DIR/mnt"
 components() {
     case "$1" in
         native) ;;
-        dtypefs-verify | dtypefs-unknown | dtypefs-acl | dtypefs-base | bindfs | mergerfs) echo "$1" ;;
+        dtypefs-verify | dtypefs-unknown | dtypefs-acl | dtypefs-base | passthrough_ll | bindfs | mergerfs) echo "$1" ;;
         emu-raw-[0-9]*) echo "$1" ;;
         emu-dtypefs-[0-9]*) echo "$1-under $1" ;;
         *) bench_die "unknown system: $1" ;;
@@ -51,6 +53,12 @@ system_mount() {
             daemon_start "$sys" "$mnt/$sys" fuse.dtypefs "$DTYPEFS_BIN" "$plain" "$mnt/$sys" -f -o "acl,fsname=bench-$sys" ;;
         dtypefs-base)
             daemon_start "$sys" "$mnt/$sys" fuse.dtypefs "$DTYPEFS_BASE_BIN" "$plain" "$mnt/$sys" -f -o "fsname=bench-$sys" ;;
+        passthrough_ll)
+            # libfuse's reference with extended attributes on, as dtypefs has them (without them the
+            # kernel stops asking and ls -l is not comparable); the largest descriptor limit it can have.
+            daemon_start passthrough_ll "$mnt/passthrough_ll" fuse.passthrough_ll \
+                prlimit --nofile="$(ulimit -Hn)" "$PASSTHROUGH_LL_BIN" -f \
+                -o "xattr,source=$plain,fsname=bench-passthrough_ll" "$mnt/passthrough_ll" ;;
         bindfs)
             # bindfs's defaults (single-threaded unless --multithreaded): as people run it.
             daemon_start bindfs "$mnt/bindfs" fuse "$(command -v bindfs)" -f "$plain" "$mnt/bindfs" ;;
