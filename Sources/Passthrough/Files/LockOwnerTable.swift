@@ -13,6 +13,11 @@ import LinuxKit
 /// closed (it keeps no record of the locks it forwarded), so whatever owners are still registered
 /// through an open file when it is released go with it. A process's POSIX owner was already dropped
 /// by the flush of that close.
+///
+/// That RELEASE comes asynchronously, after close() returned: a program that closes its last
+/// descriptor and then locks through another open file could find the old lock still there. A
+/// non-blocking lock that conflicts therefore waits (briefly) for the RELEASE of any open file of
+/// the same node that was flushed (closed once) lately, then tries again.
 final class LockOwnerTable: Sendable {
     private struct Key: Hashable {
         var node: UInt64
@@ -28,6 +33,10 @@ final class LockOwnerTable: Sendable {
     }
 
     private let state = Mutex<[Key: Owner]>([:])
+    /// Open files flushed lately and not released yet: node and when.
+    private let closing = WaitableState<[Int32: (node: UInt64, at: Int64)]>([:])
+    /// How long a conflicting lock waits for a RELEASE in flight; also how long a flush counts.
+    static let releaseGrace: Int64 = 200_000_000
 
     /// The owner's descriptor for the file behind `openFile`, opened on first use.
     func descriptor(node: NodeID, owner: UInt64, openFile: Int32) throws(Errno) -> Int32 {
@@ -76,11 +85,33 @@ final class LockOwnerTable: Sendable {
     /// The open file `openFile` is released: the owners first seen through it (OFD locks, whose
     /// owner it is) lose their locks (xfstests generic/478 waited for ever on one left behind).
     func releaseAll(openFile: Int32) {
+        defer { closing.change { $0[openFile] = nil } }
         let descriptors = state.withLock { table -> [Int32] in
             let gone = table.filter { $0.value.openFile == openFile }
             for key in gone.keys { table[key] = nil }
             return gone.values.map(\.descriptor)
         }
         descriptors.forEach(SystemCall.close)
+    }
+
+    /// `openFile` of `node` was flushed: a close, possibly its last.
+    func noteFlushed(openFile: Int32, node: NodeID) {
+        let now = SystemCall.monotonicNanoseconds()
+        closing.change { table in
+            table[openFile] = (node.rawValue, now)
+            table = table.filter { now - $0.value.at < Self.releaseGrace }
+        }
+    }
+
+    /// After a lock conflict through `openFile`: waits until no other open file of `node` flushed
+    /// lately is still unreleased (at most `releaseGrace`). Whether there was one: worth a retry.
+    func awaitReleasesInFlight(node: NodeID, besides openFile: Int32) -> Bool {
+        let start = SystemCall.monotonicNanoseconds()
+        func pending(_ table: borrowing [Int32: (node: UInt64, at: Int64)]) -> Bool {
+            table.contains { $0.key != openFile && $0.value.node == node.rawValue && start - $0.value.at < Self.releaseGrace }
+        }
+        guard closing.withLock({ pending($0) }) else { return false }
+        closing.wait(until: { !pending($0) }, deadline: start + Self.releaseGrace, then: { _ in })
+        return true
     }
 }

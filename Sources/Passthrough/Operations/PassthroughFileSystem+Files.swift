@@ -94,6 +94,7 @@ extension PassthroughFileSystem {
 
     public func flush(node: NodeID, handle: UInt64, lockOwner: UInt64) throws(Errno) {
         lockOwners.release(node: node, owner: lockOwner)
+        if let descriptor = fileDescriptor(handle) { lockOwners.noteFlushed(openFile: descriptor, node: node) }
         // Closing a duplicate flushes what a network filesystem buffers per close, as close() would,
         // while our descriptor stays open for other users of this open file.
         let duplicate = try SystemCall.duplicate(try openFileDescriptor(handle))
@@ -157,7 +158,9 @@ extension PassthroughFileSystem {
         if let wait {
             try InterruptibleWait.run(wait) { clinux_fcntl_lock(descriptor, clinux_F_OFD_SETLKW, &description) }
         } else {
-            try SystemCall.recordLock(descriptor, command: clinux_F_OFD_SETLK, &description)
+            try retryingAfterReleasesInFlight(node: node, handle: handle) { () throws(Errno) in
+                try SystemCall.recordLock(descriptor, command: clinux_F_OFD_SETLK, &description)
+            }
         }
         if lock.type != Int16(F_UNLCK) {
             lockOwners.noteLocked(node: node, owner: owner, pid: lock.pid, holdsLocks: true)
@@ -169,7 +172,22 @@ extension PassthroughFileSystem {
         if let wait {
             try InterruptibleWait.run(wait) { clinux_flock(descriptor, operation & ~LOCK_NB) }
         } else {
-            try SystemCall.flock(descriptor, operation: operation | LOCK_NB)
+            try retryingAfterReleasesInFlight(node: node, handle: handle) { () throws(Errno) in
+                try SystemCall.flock(descriptor, operation: operation | LOCK_NB)
+            }
+        }
+    }
+
+    /// A non-blocking lock that conflicts is tried once more after the RELEASEs in flight of this
+    /// node's lately closed files (see `LockOwnerTable`): their locks may be the conflict.
+    private func retryingAfterReleasesInFlight(node: NodeID, handle: UInt64, _ lock: () throws(Errno) -> Void) throws(Errno) {
+        do throws(Errno) {
+            try lock()
+        } catch where error == Errno(EAGAIN) || error == Errno(EACCES) {
+            guard let descriptor = fileDescriptor(handle), lockOwners.awaitReleasesInFlight(node: node, besides: descriptor) else {
+                throw error
+            }
+            try lock()
         }
     }
 
