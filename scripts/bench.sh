@@ -28,12 +28,12 @@
 #                            change measured against the code before it, in the same run)
 #                            emu-raw-<µs> emu-dtypefs-<µs> (one pair per BENCH_LATENCIES value)
 #   BENCH_WORKLOADS="..."    subset of: walk find du ls read create (plain systems)
-#   BENCH_EMU_WORKLOADS=..   workloads over the emulator (default "walk find": the walkers)
-#   BENCH_LATENCIES="0 200"  emulated per-request latencies, µs
+#   BENCH_EMU_WORKLOADS=..   workloads over the emulator (default "walk find du ls read")
+#   BENCH_LATENCIES="0 200 1000"  emulated per-request latencies, µs (a LAN share: 200–1000)
 #   BENCH_EMU_ENTRIES        emulator tree for latency 0 (default BENCH_ENTRIES)
-#   BENCH_EMU_SLOW_ENTRIES   emulator tree for latencies > 0 (default BENCH_EMU_ENTRIES, i.e.
-#                            the same tree; a 50k walk at 200 µs takes ~6 s raw, ~25 s with
-#                            dtypefs (11/2026): lower it when the dtypefs figure grows)
+#   BENCH_EMU_SLOW_ENTRIES   emulator tree for latencies > 0 (default 10000: at 1 ms a request,
+#                            a walk of 50k entries takes minutes)
+#   BENCH_EMU_BIG_MIB=64     size of the file read over the emulator
 #   BENCH_BIG_MIB=512        size of the sequentially read file
 #   BENCH_CREATE_FILES=10000 files created then deleted by the "create" workload
 #   BENCH_CACHE=cold|warm    see above
@@ -71,9 +71,10 @@ export BENCH_RUNS="${BENCH_RUNS:-5}"
 export BENCH_BIG_MIB="${BENCH_BIG_MIB:-512}"
 export BENCH_CREATE_FILES="${BENCH_CREATE_FILES:-10000}"
 export BENCH_EMU_ENTRIES="${BENCH_EMU_ENTRIES:-$BENCH_ENTRIES}"
-export BENCH_EMU_SLOW_ENTRIES="${BENCH_EMU_SLOW_ENTRIES:-$BENCH_EMU_ENTRIES}"
+export BENCH_EMU_SLOW_ENTRIES="${BENCH_EMU_SLOW_ENTRIES:-$((BENCH_EMU_ENTRIES < 10000 ? BENCH_EMU_ENTRIES : 10000))}"
+export BENCH_EMU_BIG_MIB="${BENCH_EMU_BIG_MIB:-64}"
 export BENCH_CACHE="${BENCH_CACHE:-cold}"
-BENCH_LATENCIES="${BENCH_LATENCIES:-0 200}"
+BENCH_LATENCIES="${BENCH_LATENCIES:-0 200 1000}"
 BENCH_PAIR_TIMEOUT="${BENCH_PAIR_TIMEOUT:-1800}"
 BENCH_ORDER="${BENCH_ORDER:-interleaved}"
 [[ $BENCH_ORDER == interleaved || $BENCH_ORDER == grouped ]] ||
@@ -96,7 +97,7 @@ default_systems+=" bindfs mergerfs"
 for l in $BENCH_LATENCIES; do default_systems+=" emu-raw-$l emu-dtypefs-$l"; done
 list="${BENCH_SYSTEMS:-$default_systems}"; systems=(${list//,/ })
 list="${BENCH_WORKLOADS:-walk find du ls read create}"; workloads=(${list//,/ })
-list="${BENCH_EMU_WORKLOADS:-walk find}"; emu_workloads=(${list//,/ })
+list="${BENCH_EMU_WORKLOADS:-walk find du ls read}"; emu_workloads=(${list//,/ })
 
 for n in BENCH_ENTRIES BENCH_RUNS BENCH_BIG_MIB BENCH_CREATE_FILES BENCH_EMU_ENTRIES \
     BENCH_EMU_SLOW_ENTRIES BENCH_PAIR_TIMEOUT; do
@@ -186,6 +187,8 @@ mkdir -p "$BENCH_OUT/json" "$BENCH_OUT/checks"
 BENCH_OUT="$(cd "$BENCH_OUT" && pwd -P)"
 export BENCH_STATS_FILE="$BENCH_OUT/daemon-stats.txt"
 : >"$BENCH_STATS_FILE"
+export BENCH_EMU_REQUESTS_FILE="$BENCH_OUT/emulator-requests.txt"
+: >"$BENCH_EMU_REQUESTS_FILE"
 mount_system="$bench_helpers/mount_system.sh"
 runner_pid=""
 
@@ -230,7 +233,7 @@ if ((need_plain)); then
 fi
 
 for n in "${emu_sizes[@]}"; do
-    stamp="entries=$n seed=$BENCH_SEED"
+    stamp="entries=$n seed=$BENCH_SEED big_mib=$BENCH_EMU_BIG_MIB"
     if [[ "$(cat "$data/emu-$n.stamp" 2>/dev/null)" != "$stamp" ]]; then
         bench_log "generating the emulator tree ($n entries, links made through the emulator)"
         rm -rf --one-file-system "$data/emu-$n" "$data/emu-$n.stamp"
@@ -249,6 +252,8 @@ paths = [p for p in sys.stdin.buffer.read().split(b"\0") if p]
 print(sum(open(p, "rb").read(5) == b"XSym\n" for p in paths))')
         [[ $xsym == "$links" ]] ||
             bench_die "the emulator stored $xsym XSym files for $links links: fixture broken?"
+        # The emulator stores regular files as they are: the file it serves for `read`.
+        head -c "$((BENCH_EMU_BIG_MIB * 1024 * 1024))" /dev/urandom >"$data/emu-$n/big.bin"
         echo "$stamp" >"$data/emu-$n.stamp"
     fi
     cp "$data/emu-$n.manifest.json" "$BENCH_OUT/manifest-emu-$n.json"
@@ -285,7 +290,7 @@ workload_command() {
     echo "  \"passthrough_ll\": \"$( ((need_pll)) && echo "$PASSTHROUGH_LL_BIN from $pll_source, libfuse $(pkg-config --modversion fuse3)" || true)\","
     echo "  \"entries\": $BENCH_ENTRIES, \"runs\": $BENCH_RUNS, \"big_mib\": $BENCH_BIG_MIB,"
     echo "  \"create_files\": $BENCH_CREATE_FILES, \"cache\": \"$BENCH_CACHE\","
-    echo "  \"emu_entries\": $BENCH_EMU_ENTRIES, \"emu_slow_entries\": $BENCH_EMU_SLOW_ENTRIES,"
+    echo "  \"emu_entries\": $BENCH_EMU_ENTRIES, \"emu_slow_entries\": $BENCH_EMU_SLOW_ENTRIES, \"emu_big_mib\": $BENCH_EMU_BIG_MIB,"
     echo "  \"quick\": ${BENCH_QUICK:-0}, \"nice\": $BENCH_NICE, \"order\": \"$BENCH_ORDER\","
     echo "  \"command\": \"${user_settings//\"/}scripts/bench.sh\","
     echo "  \"systems\": \"${systems[*]}\""

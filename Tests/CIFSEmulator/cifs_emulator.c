@@ -56,6 +56,7 @@ struct emulator_options {
     int nolink;
     int fifo_dirs;
     char *outage;
+    char *stats;
     int show_help;
 };
 
@@ -73,6 +74,7 @@ static const struct fuse_opt emulator_opts[] = {
     {"nolink", offsetof(struct emulator_options, nolink), 1},
     {"fifo_dirs", offsetof(struct emulator_options, fifo_dirs), 1},
     {"outage=%s", offsetof(struct emulator_options, outage), 0},
+    {"stats=%s", offsetof(struct emulator_options, stats), 0},
     FUSE_OPT_KEY("-h", KEY_HELP),
     FUSE_OPT_KEY("--help", KEY_HELP),
     FUSE_OPT_END,
@@ -88,11 +90,16 @@ static void round_trips(unsigned count) {
     }
 }
 
+/* Requests served, written to -o stats=PATH at unmount: what a client asked the "server". */
+static unsigned long long requests, getattrs, getxattrs, listxattrs, readdirs, readlinks;
+#define COUNT(counter) __atomic_fetch_add(&(counter), 1, __ATOMIC_RELAXED)
+
 /* One round trip: what every request costs. While the outage file exists (-o outage=PATH) the
  * server is away, as while CIFS reconnects: every request fails with EHOSTDOWN. */
 static int round_trip(void) {
     if (options.outage != NULL && access(options.outage, F_OK) == 0)
         return -EHOSTDOWN;
+    COUNT(requests);
     round_trips(1);
     return 0;
 }
@@ -377,6 +384,7 @@ static void *emu_init(struct fuse_conn_info *conn, struct fuse_config *cfg) {
 }
 
 static int emu_getattr(const char *path, struct stat *st, struct fuse_file_info *fi) {
+    COUNT(getattrs);
     ROUND_TRIP();
     char target[XSYM_MAX_TARGET + 1];
     if (fi != NULL) {
@@ -415,6 +423,7 @@ static int emu_access(const char *path, int mask) {
  * target, and cifs_get_link answers from it. Anything else costs its round trip as usual.
  */
 static int emu_readlink(const char *path, char *buf, size_t size) {
+    COUNT(readlinks);
     if (size == 0) {
         ROUND_TRIP();
         return -EINVAL;
@@ -717,6 +726,7 @@ static int emu_setxattr(const char *path, const char *name, const char *value, s
 }
 
 static int emu_getxattr(const char *path, const char *name, char *value, size_t size) {
+    COUNT(getxattrs);
     ROUND_TRIP();
     if (options.noxattr)
         return -EOPNOTSUPP; /* as CIFS answers for security.* and ACL names */
@@ -731,6 +741,7 @@ static int emu_getxattr(const char *path, const char *name, char *value, size_t 
 }
 
 static int emu_listxattr(const char *path, char *list, size_t size) {
+    COUNT(listxattrs);
     ROUND_TRIP();
     if (options.noxattr)
         return -EOPNOTSUPP; /* as CIFS answers for security.* and ACL names */
@@ -798,6 +809,7 @@ static int emu_opendir(const char *path, struct fuse_file_info *fi) {
  */
 static int emu_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t offset,
                        struct fuse_file_info *fi, enum fuse_readdir_flags flags) {
+    COUNT(readdirs);
     ROUND_TRIP();
     struct dir_handle *d = (struct dir_handle *)(uintptr_t)fi->fh;
     if (offset != d->offset) {
@@ -874,8 +886,21 @@ static int emu_fsyncdir(const char *path, int datasync, struct fuse_file_info *f
     return res == -1 ? -errno : 0;
 }
 
+static void emu_destroy(void *private_data) {
+    (void)private_data;
+    if (options.stats == NULL)
+        return;
+    FILE *out = fopen(options.stats, "w");
+    if (out == NULL)
+        return;
+    fprintf(out, "requests %llu\ngetattr %llu\ngetxattr %llu\nlistxattr %llu\nreaddir %llu\nreadlink %llu\n",
+            requests, getattrs, getxattrs, listxattrs, readdirs, readlinks);
+    fclose(out);
+}
+
 static const struct fuse_operations emulator_ops = {
     .init = emu_init,
+    .destroy = emu_destroy,
     .getattr = emu_getattr,
     .access = emu_access,
     .readlink = emu_readlink,
@@ -930,7 +955,9 @@ static void usage(const char *prog) {
            "    -o nolink              hard links fail with EPERM\n"
            "    -o fifo_dirs           readdir lists directories as DT_FIFO (SMB POSIX, < 6.16)\n"
            "    -o outage=PATH         while PATH exists every request fails with EHOSTDOWN\n"
-           "                           (a server away while CIFS reconnects)\n\n",
+           "                           (a server away while CIFS reconnects)\n"
+           "    -o stats=PATH          at unmount, write to PATH the requests served, in all and\n"
+           "                           of getattr, getxattr, listxattr, readdir, readlink\n\n",
            prog);
 }
 

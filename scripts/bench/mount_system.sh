@@ -71,17 +71,20 @@ system_mount() {
             latency="${sys#emu-raw-}"
             backing="$BENCH_DIR/data/emu-$(emu_entries_for_latency "$latency")"
             daemon_start "$sys" "$mnt/$sys" fuse.cifs-emulator \
-                "$CIFS_EMULATOR_BIN" "$backing" "$mnt/$sys" -f -o "latency_us=$latency" ;;
+                "$CIFS_EMULATOR_BIN" "$backing" "$mnt/$sys" -f -o "latency_us=$latency,stats=$(emu_stats_path "$sys")" ;;
         emu-dtypefs-[0-9]*)
             latency="${sys#emu-dtypefs-}"
             backing="$BENCH_DIR/data/emu-$(emu_entries_for_latency "$latency")"
             daemon_start "$sys-under" "$mnt/$sys-under" fuse.cifs-emulator \
-                "$CIFS_EMULATOR_BIN" "$backing" "$mnt/$sys-under" -f -o "latency_us=$latency"
+                "$CIFS_EMULATOR_BIN" "$backing" "$mnt/$sys-under" -f -o "latency_us=$latency,stats=$(emu_stats_path "$sys-under")"
             daemon_start "$sys" "$mnt/$sys" fuse.dtypefs \
                 "$DTYPEFS_BIN" "$mnt/$sys-under" "$mnt/$sys" -f -o "dtype=verify,fsname=bench-$sys" ;;
         *) bench_die "unknown system: $sys" ;;
     esac
 }
+
+# Where an emulator daemon writes the requests it served (-o stats=) at unmount.
+emu_stats_path() { echo "$BENCH_DIR/run/$1.requests"; }
 
 system_umount() {
     local sys="$1" names name stats
@@ -94,6 +97,14 @@ system_umount() {
     fi
     for ((i = ${#names[@]} - 1; i >= 0; i--)); do
         daemon_stop "${names[i]}"
+    done
+    # The emulator's request counts of that run: "LABEL requests getattr getxattr listxattr readdir readlink".
+    for name in "${names[@]}"; do
+        stats="$(emu_stats_path "$name")"
+        if [[ -s $stats && -n "${BENCH_EMU_REQUESTS_FILE:-}" ]]; then
+            echo "${BENCH_LABEL:-$sys} $(awk '{ printf "%s ", $2 }' "$stats")" >>"$BENCH_EMU_REQUESTS_FILE"
+        fi
+        rm -f "$stats"
     done
 }
 

@@ -119,7 +119,8 @@ class Results:
                 links = int(text)
                 return "ok" if links == manifest["links"] else f"WRONG: {links}/{manifest['links']} links"
             if workload == "read":
-                want = self.meta["big_mib"] * 1024 * 1024
+                big = self.meta.get("emu_big_mib", 64) if system.startswith("emu-") else self.meta["big_mib"]
+                want = big * 1024 * 1024
                 got = re.search(r"^(\d+) bytes", text, re.M)
                 return "ok" if got and int(got.group(1)) == want else f"WRONG: {text.splitlines()[-1]}"
             if workload == "create":
@@ -225,7 +226,7 @@ def render(res: Results) -> str:
                 r, f = res.median(raw, w), res.median(fixed, w)
                 ratio = f / r if r and f else None
                 cells = [f"{latency} µs", str(manifest.get("entries", "?")),
-                         WORKLOADS[w].format(big=big, create=create),
+                         WORKLOADS[w].format(big=meta.get("emu_big_mib", 64), create=create),
                          "FAILED" if (raw, w) in res.failed else (fmt_time(r) if r else "–"),
                          "FAILED" if (fixed, w) in res.failed else (fmt_time(f) if f else "–"),
                          fmt_ratio(ratio) if ratio else "–",
@@ -247,6 +248,29 @@ def render(res: Results) -> str:
         for w in plain_workloads:
             ref = "native" if "native" in plain_systems else None
             add(f"| {w} | " + " | ".join(res.verdict(s, w, ref) for s in plain_systems) + " |")
+        add("")
+
+    requests_path = res.out / "emulator-requests.txt"
+    counts: dict[tuple[str, str], list[list[int]]] = {}
+    if requests_path.exists():
+        for line in requests_path.read_text().splitlines():
+            parts = line.split()
+            if len(parts) != 7 or "/" not in parts[0]:
+                continue
+            system, workload = parts[0].split("/", 1)
+            counts.setdefault((system, workload), []).append([int(p) for p in parts[1:]])
+    if counts:
+        add("## Requests the emulator served per run (median)")
+        add("")
+        add("What the walk cost the \"server\": every request is one round trip at the latency shown "
+            "in the system's name. dtypefs on the emulator adds its own verification (getattr), "
+            "and `ls -lR` asks for extended attributes per entry (getxattr).")
+        add("")
+        add("| system | workload | requests | getattr | getxattr | listxattr | readdir | readlink |")
+        add("|---|---|---:|---:|---:|---:|---:|---:|")
+        for (system, workload), runs in sorted(counts.items()):
+            medians = [sorted(column)[len(column) // 2] for column in zip(*runs)]
+            add(f"| {system} | {workload} | " + " | ".join(str(m) for m in medians) + " |")
         add("")
 
     stats_path = res.out / "daemon-stats.txt"
