@@ -24,7 +24,8 @@ enum AttributeOperations {
         ops.setxattr = { raw, node, name, value, size, flags in
             serve(raw, "setxattr") { fs throws(Errno) in
                 try fs.setExtendedAttribute(node: NodeID(node), name: FileName(cString: name!),
-                                            value: UnsafeRawBufferPointer(start: value, count: size), flags: flags)
+                                            value: UnsafeRawBufferPointer(start: value, count: size), flags: flags,
+                                            caller: Request.caller(raw!))
                 return .ok
             }
         }

@@ -28,7 +28,8 @@ public protocol FileSystem: AnyObject, Sendable {
     func setAttributes(node: NodeID, changes: AttributeChanges, handle: UInt64?, caller: Caller) throws(Errno) -> AttributesReply
     /// statfs.
     func fileSystemStatistics(node: NodeID) throws(Errno) -> FileSystemStatistics
-    func setExtendedAttribute(node: NodeID, name: FileName, value: UnsafeRawBufferPointer, flags: Int32) throws(Errno)
+    /// `caller`: setting an access ACL may clear the setgid bit, by the caller's rights.
+    func setExtendedAttribute(node: NodeID, name: FileName, value: UnsafeRawBufferPointer, flags: Int32, caller: Caller) throws(Errno)
     func getExtendedAttribute(node: NodeID, name: FileName, size: Int) throws(Errno) -> ExtendedAttributeReply
     func listExtendedAttributes(node: NodeID, size: Int) throws(Errno) -> ExtendedAttributeReply
     func removeExtendedAttribute(node: NodeID, name: FileName) throws(Errno)

@@ -340,7 +340,7 @@ import TestSupport
         let value: [UInt8] = Array("v1".utf8)
         do {
             try value.withUnsafeBytes { buffer in
-                try fs.setExtendedAttribute(node: file.node, name: FileName("user.test"), value: buffer, flags: 0)
+                try fs.setExtendedAttribute(node: file.node, name: FileName("user.test"), value: buffer, flags: 0, caller: caller)
             }
         } catch let error as Errno where error == Errno.notSupported {
             return  // the temp filesystem has no user xattrs
@@ -355,14 +355,14 @@ import TestSupport
         // and the target's value stays as it was.
         #expect(throws: Errno.permission) {
             try value.withUnsafeBytes { buffer in
-                try fs.setExtendedAttribute(node: link.node, name: FileName("user.test"), value: buffer, flags: 0)
+                try fs.setExtendedAttribute(node: link.node, name: FileName("user.test"), value: buffer, flags: 0, caller: caller)
             }
         }
         let fileLink = try fs.lookup(parent: .root, name: FileName("link-to-file"))
         #expect(throws: Errno(ENODATA)) { try fs.getExtendedAttribute(node: fileLink.node, name: FileName("user.test"), size: 64) }
         let trusted: [UInt8] = Array("t".utf8)
         try trusted.withUnsafeBytes { buffer in
-            try fs.setExtendedAttribute(node: fileLink.node, name: FileName("trusted.test"), value: buffer, flags: 0)
+            try fs.setExtendedAttribute(node: fileLink.node, name: FileName("trusted.test"), value: buffer, flags: 0, caller: caller)
         }
         guard case let .bytes(onLink) = try fs.getExtendedAttribute(node: fileLink.node, name: FileName("trusted.test"), size: 64) else {
             Issue.record("expected bytes")

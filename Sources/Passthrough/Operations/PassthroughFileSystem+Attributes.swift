@@ -141,15 +141,28 @@ extension PassthroughFileSystem {
         }
     }
 
-    public func setExtendedAttribute(node: NodeID, name: FileName, value: UnsafeRawBufferPointer, flags: Int32) throws(Errno) {
+    /// An access ACL is set with the caller's rights to keep the setgid bit (CallerCredentials.asWriter):
+    /// the backing then clears it for a caller outside the file's group, as the kernel asks with
+    /// FUSE_SETXATTR_ACL_KILL_SGID, a flag libfuse 3.14's API does not pass on (xfstests generic/375).
+    public func setExtendedAttribute(node: NodeID, name: FileName, value: UnsafeRawBufferPointer, flags: Int32,
+                                     caller: Caller) throws(Errno) {
         guard configuration.xattr else { throw Errno(ENOSYS) }
         defer { listings.changed() }
-        try withExtendedAttributeTarget(node) { (path, followsLast) throws(Errno) in
-            try name.withCString { (cName) throws(Errno) in
-                try SystemCall.setExtendedAttribute(path, followsLast: followsLast, name: cName, value: value, flags: flags)
+        let set = { () throws(Errno) in
+            try self.withExtendedAttributeTarget(node) { (path, followsLast) throws(Errno) in
+                try name.withCString { (cName) throws(Errno) in
+                    try SystemCall.setExtendedAttribute(path, followsLast: followsLast, name: cName, value: value, flags: flags)
+                }
             }
         }
+        if name.bytes == Self.accessACLName {
+            try CallerCredentials.asWriter(caller, set)
+        } else {
+            try set()
+        }
     }
+
+    private static let accessACLName = Array("system.posix_acl_access".utf8)
 
     public func getExtendedAttribute(node: NodeID, name: FileName, size: Int) throws(Errno) -> ExtendedAttributeReply {
         guard configuration.xattr else { throw Errno(ENOSYS) }
