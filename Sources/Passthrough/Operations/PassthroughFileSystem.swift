@@ -41,6 +41,11 @@ public final class PassthroughFileSystem: FileSystem {
         listings.stop()
     }
 
+    /// A filesystem dropped without a session (unit tests) stops its threads too.
+    deinit {
+        listings.stop()
+    }
+
     /// The number of inodes the kernel currently holds from us.
     public var knownNodeCount: Int { tree.nodes.count }
 
