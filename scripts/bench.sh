@@ -45,6 +45,8 @@
 #                            alike; grouped: all runs of one (system, workload) in a row
 #   BENCH_PAIR_TIMEOUT=1800  seconds allowed for one hyperfine call (one run when interleaved)
 #   BENCH_NICE=10            niceness of the measurements (keep a shared machine usable)
+#   BENCH_DTYPEFS_OPTIONS=.. options added to every mount of DTYPEFS_BIN (a lever to measure,
+#                            e.g. readahead_listings=32); dtypefs-base runs without them
 #   DTYPEFS_BIN, CIFS_EMULATOR_BIN   binaries (default .build/release/dtypefs, built with
 #                            `swift build -c release` when missing unless BENCH_BUILD=0;
 #                            .build/fixtures/cifs-emulator via scripts/build-emulator.sh)

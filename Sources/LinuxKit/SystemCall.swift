@@ -209,6 +209,13 @@ public enum SystemCall {
         return result
     }
 
+    /// CLOCK_REALTIME in nanoseconds: to compare with file timestamps.
+    public static func realtimeNanoseconds() -> Int64 {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
+    }
+
     /// CLOCK_MONOTONIC in nanoseconds: for ages and durations, never affected by clock changes.
     public static func monotonicNanoseconds() -> Int64 {
         var time = timespec()

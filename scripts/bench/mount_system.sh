@@ -42,15 +42,18 @@ system_path() {
     esac
 }
 
+# BENCH_DTYPEFS_OPTIONS, appended to every dtypefs mount of the current binary (a lever to measure).
+extra_options() { [[ -n ${BENCH_DTYPEFS_OPTIONS:-} ]] && echo ",$BENCH_DTYPEFS_OPTIONS"; }
+
 system_mount() {
     local sys="$1" latency backing
     case "$sys" in
         native) ;;
         dtypefs-verify | dtypefs-unknown)
             daemon_start "$sys" "$mnt/$sys" fuse.dtypefs \
-                "$DTYPEFS_BIN" "$plain" "$mnt/$sys" -f -o "dtype=${sys#dtypefs-},fsname=bench-$sys" ;;
+                "$DTYPEFS_BIN" "$plain" "$mnt/$sys" -f -o "dtype=${sys#dtypefs-},fsname=bench-$sys$(extra_options)" ;;
         dtypefs-acl)
-            daemon_start "$sys" "$mnt/$sys" fuse.dtypefs "$DTYPEFS_BIN" "$plain" "$mnt/$sys" -f -o "acl,fsname=bench-$sys" ;;
+            daemon_start "$sys" "$mnt/$sys" fuse.dtypefs "$DTYPEFS_BIN" "$plain" "$mnt/$sys" -f -o "acl,fsname=bench-$sys$(extra_options)" ;;
         dtypefs-base)
             daemon_start "$sys" "$mnt/$sys" fuse.dtypefs "$DTYPEFS_BASE_BIN" "$plain" "$mnt/$sys" -f -o "fsname=bench-$sys" ;;
         passthrough_ll)
@@ -78,7 +81,7 @@ system_mount() {
             daemon_start "$sys-under" "$mnt/$sys-under" fuse.cifs-emulator \
                 "$CIFS_EMULATOR_BIN" "$backing" "$mnt/$sys-under" -f -o "latency_us=$latency,stats=$(emu_stats_path "$sys-under")"
             daemon_start "$sys" "$mnt/$sys" fuse.dtypefs \
-                "$DTYPEFS_BIN" "$mnt/$sys-under" "$mnt/$sys" -f -o "dtype=verify,fsname=bench-$sys" ;;
+                "$DTYPEFS_BIN" "$mnt/$sys-under" "$mnt/$sys" -f -o "dtype=verify,fsname=bench-$sys$(extra_options)" ;;
         *) bench_die "unknown system: $sys" ;;
     esac
 }

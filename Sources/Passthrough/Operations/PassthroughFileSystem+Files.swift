@@ -43,7 +43,7 @@ extension PassthroughFileSystem {
         openFiles.add(descriptor, for: node)
         let unchanged: Bool
         if let status = try? SystemCall.status(of: descriptor) {
-            unchanged = pageCacheStamps.opened(node, status)
+            unchanged = pageCacheStamps.opened(node, status, now: SystemCall.realtimeNanoseconds())
         } else {
             pageCacheStamps.forget(node)  // unknown attributes keep nothing, now or at the next open
             unchanged = false
