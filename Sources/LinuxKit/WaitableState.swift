@@ -5,8 +5,9 @@ import Glibc
 /// - `Mutex` / `Atomic` (Synchronization) for state nobody waits on;
 /// - `WaitableState` where a thread sleeps until the state says go (a queue has work, a flight
 ///   landed, a pool is stopping), with an optional deadline on CLOCK_MONOTONIC.
-/// Wake-ups are broadcasts: every sleeper re-checks its own condition, so one condition serves
-/// several kinds of waiter.
+/// `change` wakes every sleeper (each re-checks its own condition); where all sleepers wait for
+/// the same thing (a queue's readers), `withLock` and then `wake(count)` wakes only as many as
+/// there is work for: a broadcast per event would wake a whole pool for one job.
 public final class WaitableState<State: ~Copyable>: @unchecked Sendable {
     private var state: State
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
@@ -43,6 +44,17 @@ public final class WaitableState<State: ~Copyable>: @unchecked Sendable {
             pthread_mutex_unlock(mutex)
         }
         return try body(&state)
+    }
+
+    /// Wakes up to `count` sleepers (every one if `count` is nil).
+    public func wake(_ count: Int? = nil) {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        guard let count else {
+            pthread_cond_broadcast(changed)
+            return
+        }
+        for _ in 0..<max(0, count) { pthread_cond_signal(changed) }
     }
 
     /// Sleeps until `ready` holds, then runs `body` under the same lock. With `deadline` (a

@@ -4,7 +4,7 @@ import Testing
 
 @Suite struct NodeSlabTests {
     func node(_ inode: UInt64) -> NodeTable.Node {
-        NodeTable.Node(key: InodeKey(device: 1, inode: inode, type: .regular), links: [], lookups: 1)
+        NodeTable.Node(key: InodeKey(device: 1, inode: inode, type: .regular), names: [], lookups: 1)
     }
 
     @Test func theFirstNodeIsTheRootAndIdsAreNeverReused() {

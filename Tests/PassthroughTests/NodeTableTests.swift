@@ -45,7 +45,7 @@ import Testing
         let dir = table.remember(parent: .root, name: Array("dir".utf8), key: dirKey)
         let file = table.remember(parent: dir, name: Array("file".utf8), key: InodeKey(device: 1, inode: 11, type: .regular))
         #expect(path(table, file) == "dir/file")
-        table.moveLinks([(dirKey, .init(parent: .root, name: Array("dir".utf8)), .init(parent: .root, name: Array("renamed".utf8)))])
+        table.moveNames([(dirKey, .init(parent: .root, name: Array("dir".utf8)), .init(parent: .root, name: Array("renamed".utf8)))])
         #expect(path(table, file) == "renamed/file")
     }
 
@@ -55,7 +55,7 @@ import Testing
         let key = InodeKey(device: 1, inode: 20, type: .regular)
         let names = (0..<20).map { Array("link\($0)".utf8) }
         let node = names.map { table.remember(parent: .root, name: $0, key: key) }.first!
-        for name in names.suffix(8) { table.removeLink(parent: .root, name: name, key: key) }
+        for name in names.suffix(8) { table.removeName(parent: .root, name: name, key: key) }
         let left = Set(table.paths(of: node).map { String(decoding: $0.dropLast(), as: UTF8.self) })
         #expect(left == Set((0..<12).map { "link\($0)" }))
     }
@@ -66,9 +66,9 @@ import Testing
         let a = table.remember(parent: .root, name: Array("a".utf8), key: key)
         let b = table.remember(parent: .root, name: Array("b".utf8), key: key)
         #expect(a == b)
-        table.removeLink(parent: .root, name: Array("b".utf8), key: key)
+        table.removeName(parent: .root, name: Array("b".utf8), key: key)
         #expect(path(table, a) == "a")
-        table.removeLink(parent: .root, name: Array("a".utf8), key: key)
+        table.removeName(parent: .root, name: Array("a".utf8), key: key)
         #expect(path(table, a) == nil)
     }
 
@@ -79,18 +79,18 @@ import Testing
         let key = InodeKey(device: 1, inode: 41, type: .regular)
         let file = table.remember(parent: dir, name: Array("a".utf8), key: key)
         _ = table.remember(parent: dir, name: Array("b".utf8), key: key)
-        table.removeLink(of: file, path: Array("dir/b\0".utf8))
+        table.removeName(of: file, path: Array("dir/b\0".utf8))
         #expect(table.paths(of: file).map { String(decoding: $0.dropLast(), as: UTF8.self) } == ["dir/a"])
         // Resolving "dir/a" failing while "dir" is renamed through the mount must not strand the
         // node: once the table follows the rename, the kept name works again.
-        table.removeLink(of: file, path: Array("dir/a\0".utf8))
-        table.moveLinks([(dirKey, .init(parent: .root, name: Array("dir".utf8)), .init(parent: .root, name: Array("moved".utf8)))])
+        table.removeName(of: file, path: Array("dir/a\0".utf8))
+        table.moveNames([(dirKey, .init(parent: .root, name: Array("dir".utf8)), .init(parent: .root, name: Array("moved".utf8)))])
         #expect(path(table, file) == "moved/a")
     }
 
     // Unstable inode numbers (CIFS noserverino): nodes are found by name.
 
-    func link(_ parent: NodeID, _ name: String) -> NodeTable.Link { .init(parent: parent, name: Array(name.utf8)) }
+    func link(_ parent: NodeID, _ name: String) -> NodeTable.Name { .init(parent: parent, name: Array(name.utf8)) }
 
     @Test func withUnstableNumbersANameKeepsItsNodeWhenItsNumberChanges() {
         let table = NodeTable(rootKey: rootKey, inodes: .unstable)
@@ -112,7 +112,7 @@ import Testing
         let a = table.remember(parent: .root, name: Array("a".utf8), key: key)
         let b = table.remember(parent: .root, name: Array("b".utf8), key: key)
         #expect(a != b)
-        table.removeLink(parent: .root, name: Array("b".utf8), key: key)
+        table.removeName(parent: .root, name: Array("b".utf8), key: key)
         #expect(path(table, a) == "a")
         #expect(path(table, b) == nil)
     }
@@ -123,11 +123,11 @@ import Testing
         let keyA = InodeKey(device: 1, inode: 50, type: .regular), keyB = InodeKey(device: 1, inode: 51, type: .regular)
         let a = table.remember(parent: .root, name: Array("a".utf8), key: keyA)
         let b = table.remember(parent: .root, name: Array("b".utf8), key: keyB)
-        table.moveLinks([(keyB, link(.root, "b"), link(.root, "a")), (keyA, link(.root, "a"), link(.root, "b"))])
+        table.moveNames([(keyB, link(.root, "b"), link(.root, "a")), (keyA, link(.root, "a"), link(.root, "b"))])
         #expect(path(table, a) == "b" && path(table, b) == "a")
         // Found again under their new names.
         #expect(table.remember(parent: .root, name: Array("b".utf8), key: keyA) == a)
-        table.moveLinks([(keyA, link(.root, "b"), link(.root, "c"))])
+        table.moveNames([(keyA, link(.root, "b"), link(.root, "c"))])
         #expect(path(table, a) == "c")
         #expect(table.remember(parent: .root, name: Array("c".utf8), key: keyA) == a)
         let dying = table.detach(parent: .root, name: Array("c".utf8), key: keyA)

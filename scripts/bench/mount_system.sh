@@ -61,7 +61,7 @@ system_mount() {
             # kernel stops asking and ls -l is not comparable); the largest descriptor limit it can have.
             daemon_start passthrough_ll "$mnt/passthrough_ll" fuse.passthrough_ll \
                 prlimit --nofile="$(ulimit -Hn)" "$PASSTHROUGH_LL_BIN" -f \
-                -o "xattr,source=$plain,fsname=bench-passthrough_ll" "$mnt/passthrough_ll" ;;
+                -o "xattr,source=$plain,fsname=bench-passthrough_ll,subtype=passthrough_ll" "$mnt/passthrough_ll" ;;
         bindfs)
             # bindfs's defaults (single-threaded unless --multithreaded): as people run it.
             daemon_start bindfs "$mnt/bindfs" fuse "$(command -v bindfs)" -f "$plain" "$mnt/bindfs" ;;

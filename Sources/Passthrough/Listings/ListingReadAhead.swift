@@ -55,9 +55,8 @@ final class ListingReadAhead: Sendable {
     typealias AfterLinksRead = @Sendable (Job, DirectoryStream) -> Void
 
     /// A listing being read: a request for it waits for it rather than reading it a second time.
-    private final class Flight: @unchecked Sendable {
-        /// Guarded by the state lock.
-        var landed = false
+    private final class Flight: Sendable {
+        let landed = WaitableState(false)
     }
 
     private struct State: ~Copyable {
@@ -79,7 +78,7 @@ final class ListingReadAhead: Sendable {
         var announced = OldestFirstDictionary<NodeID, Int64>()
     }
 
-    /// Readers sleep on it until `pending` has a job; requests until a flight lands.
+    /// Only readers sleep on it (until `pending` has a job): each job queued wakes one.
     private let state = WaitableState(State())
     private let epoch = Atomic<UInt64>(0)
     private let load: Load
@@ -119,7 +118,7 @@ final class ListingReadAhead: Sendable {
     func take(_ node: NodeID) -> DirectoryStream? {
         var found = takeReady(node)
         if case let .reading(flight) = found {
-            state.wait(until: { _ in flight.landed }, then: { _ in })
+            flight.landed.wait(until: { $0 }, then: { _ in })
             found = takeReady(node)
         }
         guard case let .ready(listing) = found, isFresh(listing.readAhead) else { return nil }
@@ -178,11 +177,11 @@ final class ListingReadAhead: Sendable {
     func listed(_ directory: NodeID, subdirectories: [(node: NodeID, key: InodeKey)], wasReadAhead: Bool) {
         guard !subdirectories.isEmpty else { return }
         let now = SystemCall.monotonicNanoseconds()
-        let startReaders = state.change { state -> Bool in
+        let (queued, startReaders) = state.withLock { state -> (Int, Bool) in
             let walking = wasReadAhead || state.announced[directory].map { now - $0 < 2 * maximumAge } == true
             for (subdirectory, _) in subdirectories { state.announced.updateValue(now, forKey: subdirectory) }
             while state.announced.count > Self.announcedLimit { _ = state.announced.removeOldest() }
-            guard walking, !state.stopping else { return false }
+            guard walking, !state.stopping else { return (0, false) }
             // In listing order, as a depth-first walker goes: for each subdirectory, its listing,
             // or (read by inode already) its own subdirectories'.
             var jobs: [Job] = []
@@ -202,13 +201,14 @@ final class ListingReadAhead: Sendable {
                     jobs.append(.node(node))
                 }
             }
-            Self.enqueue(jobs, in: &state, limit: queueLimit)
+            let queued = Self.enqueue(jobs, in: &state, limit: queueLimit)
             let startReaders = !state.readersStarted
             state.readersStarted = true
             if startReaders { state.readers = readaheadListings }
-            return startReaders
+            return (queued, startReaders)
         }
         if startReaders { startReaderThreads() }
+        state.wake(queued)
     }
 
     /// Reader threads alive (0 before a walk, and again soon after `stop`).
@@ -225,14 +225,15 @@ final class ListingReadAhead: Sendable {
     }
 
     /// Puts `jobs` first in the queue, newest announcements being the soonest listed, and drops
-    /// the oldest beyond `limit`.
-    private static func enqueue(_ jobs: [Job], in state: inout State, limit: Int) {
-        guard !jobs.isEmpty else { return }
+    /// the oldest beyond `limit`; returns how many were queued.
+    private static func enqueue(_ jobs: [Job], in state: inout State, limit: Int) -> Int {
+        guard !jobs.isEmpty else { return 0 }
         let added = Array(jobs.prefix(limit))
         let keys = Set(added.map(\.listing))
         state.pending.removeAll { keys.contains($0.listing) }
         state.pending.insert(contentsOf: added, at: 0)
         if state.pending.count > limit { state.pending.removeLast(state.pending.count - limit) }
+        return added.count
     }
 
     /// Jobs reading the subdirectories of `stream`, a listing read ahead under its node, by inode.
@@ -277,8 +278,7 @@ final class ListingReadAhead: Sendable {
             let readAt = SystemCall.monotonicNanoseconds()
             let stream = load(job, linkTargets.isWanted())
             stream?.readAhead = DirectoryStream.ReadAheadStamp(epoch: started, readAt: readAt)
-            state.change { state in
-                flight.landed = true
+            let queued = state.withLock { state -> Int in
                 state.reading[job.listing] = nil
                 var listing = job.listing
                 if case let .directory(key) = listing, let node = state.adopted.removeValue(forKey: key) {
@@ -287,12 +287,14 @@ final class ListingReadAhead: Sendable {
                     listing = .node(node)
                     stream?.node = node
                 }
-                guard let stream, !state.stopping else { return }
+                guard let stream, !state.stopping else { return 0 }
                 Self.store(stream, as: listing, in: &state)
                 self.evictBeyondCapacity(&state)
-                guard case .node = listing else { return }
-                Self.enqueue(Self.childJobs(of: stream, in: &state), in: &state, limit: queueLimit)
+                guard case .node = listing else { return 0 }
+                return Self.enqueue(Self.childJobs(of: stream, in: &state), in: &state, limit: queueLimit)
             }
+            flight.landed.change { $0 = true }
+            state.wake(queued)
             if stream != nil { statistics.recordReadAhead(used: false) }
             if let stream, !stream.linkTargets.isEmpty, let afterLinksRead { afterLinksRead(job, stream) }
         }

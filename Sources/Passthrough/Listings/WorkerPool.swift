@@ -55,10 +55,15 @@ final class WorkerPool: Sendable {
         guard !range.isEmpty else { return }
         withoutActuallyEscaping(work) { work in
             let job = Job(range: range, work: work)
-            state.change { state in if !state.stopping { state.jobs.append(job) } }
+            let helped = state.withLock { state -> Bool in
+                guard !state.stopping else { return false }
+                state.jobs.append(job)
+                return true
+            }
+            if helped { state.wake() }
             while let index = state.withLock({ Self.claim(from: job, in: &$0) }) {
                 work(index)
-                state.change { _ in job.finished += 1 }
+                state.withLock { _ in job.finished += 1 }
             }
             state.wait(until: { _ in job.isDone }, then: { _ in job.work = nil })
         }
@@ -88,7 +93,12 @@ final class WorkerPool: Sendable {
                 continue
             }
             job.work?(index)
-            state.change { _ in job.finished += 1 }
+            // Only the job's last index wakes anyone: its caller waits for it.
+            let done = state.withLock { _ -> Bool in
+                job.finished += 1
+                return job.isDone
+            }
+            if done { state.wake() }
         }
     }
 }

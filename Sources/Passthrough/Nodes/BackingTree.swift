@@ -73,7 +73,7 @@ final class BackingTree: Sendable {
             } catch {
                 // ESTALE: a path-based FUSE backing's object went between lookup and open.
                 if error == .noEntry || error == Errno(ELOOP) || error == .notDirectory || error == Errno(ESTALE) {
-                    nodes.removeLink(of: node, path: path)
+                    nodes.removeName(of: node, path: path)
                 } else {
                     failure = error
                 }
@@ -89,10 +89,10 @@ final class BackingTree: Sendable {
                 if key.type == .directory, identity.type == .directory, identity.device == key.device {
                     InodeNumberChange.noteOnce()
                 }
-                nodes.removeLink(of: node, path: path)
+                nodes.removeName(of: node, path: path)
             } catch where error == Errno(ESTALE) {
                 // Removed between open and fstat (path-based FUSE filesystems say ESTALE): gone.
-                nodes.removeLink(of: node, path: path)
+                nodes.removeName(of: node, path: path)
             } catch {
                 // The backing filesystem failed (e.g. ENOTCONN): say so rather than "no such file".
                 failure = error

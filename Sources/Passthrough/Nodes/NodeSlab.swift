@@ -22,7 +22,7 @@ struct NodeSlab: ~Copyable {
     private static let endOfVacancies = UInt32.max
 
     private static let chunkSize = 4096
-    private static let vacant = NodeTable.Node(key: InodeKey(device: 0, inode: 0, type: .unknown), links: [], lookups: 0)
+    private static let vacant = NodeTable.Node(key: InodeKey(device: 0, inode: 0, type: .unknown), names: [], lookups: 0)
 
     private var chunks: [[Slot]] = []
     /// The most recently vacated slot, the head of the chain through `Slot.vacancy`.

@@ -13,14 +13,14 @@ import Synchronization
 /// dropped name may be the only one left (20 links, the 8 newest removed: xfstests generic/002).
 final class NodeTable: Sendable {
     /// A name of a node: a directory entry `name` in the directory node `parent`.
-    struct Link: Hashable {
+    struct Name: Hashable {
         var parent: NodeID
         var name: [UInt8]
     }
 
     struct Node {
         var key: InodeKey
-        var links: LinkList
+        var names: NameList
         var lookups: UInt64
     }
 
@@ -29,7 +29,7 @@ final class NodeTable: Sendable {
         /// With stable inode numbers: the node of each backing object.
         var nodeByKey: [InodeKey: UInt64] = [:]
         /// With unstable inode numbers: the node of each name.
-        var nodeByName: [Link: UInt64] = [:]
+        var nodeByName: [Name: UInt64] = [:]
     }
 
     /// Deeper than any path the kernel accepts (PATH_MAX / 2): a longer chain can only be a cycle.
@@ -41,7 +41,7 @@ final class NodeTable: Sendable {
     init(rootKey: InodeKey, inodes: InodeNumbers = .stable) {
         self.inodes = inodes
         var initial = State()
-        let root = initial.nodes.insert(Node(key: rootKey, links: [], lookups: 1))
+        let root = initial.nodes.insert(Node(key: rootKey, names: [], lookups: 1))
         precondition(root == NodeID.root.rawValue, "the first node must get FUSE's root ID")
         initial.nodeByKey[rootKey] = root
         state = Mutex(initial)
@@ -60,30 +60,30 @@ final class NodeTable: Sendable {
     /// The node for the backing object `key` reached as `name` in `parent`, with one more lookup.
     func remember(parent: NodeID, name: [UInt8], key: InodeKey) -> NodeID {
         state.withLock { state in
-            let link = Link(parent: parent, name: name)
+            let place = Name(parent: parent, name: name)
             if inodes == .unstable {
                 // The key keeps the number first seen: it is the node's st_ino for its lifetime.
-                if let id = state.nodeByName[link], var node = state.nodes[id], isSameObject(key, as: node.key) {
+                if let id = state.nodeByName[place], var node = state.nodes[id], isSameObject(key, as: node.key) {
                     node.lookups += 1
                     state.nodes[id] = node
                     return NodeID(id)
                 }
                 // New, or another type now: the old node keeps the old object for whoever holds it.
-                let id = state.nodes.insert(Node(key: key, links: [link], lookups: 1))
-                state.nodeByName[link] = id
+                let id = state.nodes.insert(Node(key: key, names: [place], lookups: 1))
+                state.nodeByName[place] = id
                 return NodeID(id)
             }
             if let id = state.nodeByKey[key], var node = state.nodes[id] {
                 // The root reached again (a bind mount of it inside itself): its lookups don't count.
                 if id == NodeID.root.rawValue { return .root }
                 node.lookups += 1
-                if !node.links.contains(link) {
-                    node.links.insertFirst(link)
+                if !node.names.contains(place) {
+                    node.names.insertFirst(place)
                 }
                 state.nodes[id] = node
                 return NodeID(id)
             }
-            let id = state.nodes.insert(Node(key: key, links: [link], lookups: 1))
+            let id = state.nodes.insert(Node(key: key, names: [place], lookups: 1))
             state.nodeByKey[key] = id
             return NodeID(id)
         }
@@ -103,7 +103,7 @@ final class NodeTable: Sendable {
             }
             state.nodes[node.rawValue] = nil
             if state.nodeByKey[entry.key] == node.rawValue { state.nodeByKey[entry.key] = nil }
-            for link in entry.links where state.nodeByName[link] == node.rawValue { state.nodeByName[link] = nil }
+            for place in entry.names where state.nodeByName[place] == node.rawValue { state.nodeByName[place] = nil }
             return true
         }
     }
@@ -125,7 +125,7 @@ final class NodeTable: Sendable {
         state.withLock { state in
             if node == .root { return [[0x2E, 0]] }
             guard let entry = state.nodes[node.rawValue] else { return [] }
-            return entry.links.compactMap { Self.path(of: $0, in: state) }
+            return entry.names.compactMap { Self.path(of: $0, in: state) }
         }
     }
 
@@ -134,19 +134,19 @@ final class NodeTable: Sendable {
     /// transient (an ancestor being renamed through the mount fails for an instant before the
     /// table follows the rename), and a node without names could never be reached again, while a
     /// dead name only costs a failed open.
-    func removeLink(of node: NodeID, path: [UInt8]) {
+    func removeName(of node: NodeID, path: [UInt8]) {
         state.withLock { state in
             guard var entry = state.nodes[node.rawValue] else { return }
             // A name whose parents are gone cannot reach anything either.
-            var dropped: [Link] = []
-            entry.links.removeAll { link in
-                let dead = Self.path(of: link, in: state).map { $0 == path } ?? true
-                if dead { dropped.append(link) }
+            var dropped: [Name] = []
+            entry.names.removeAll { place in
+                let dead = Self.path(of: place, in: state).map { $0 == path } ?? true
+                if dead { dropped.append(place) }
                 return dead
             }
-            guard entry.links.count > 0 else { return }
+            guard entry.names.count > 0 else { return }
             state.nodes[node.rawValue] = entry
-            for link in dropped where state.nodeByName[link] == node.rawValue { state.nodeByName[link] = nil }
+            for place in dropped where state.nodeByName[place] == node.rawValue { state.nodeByName[place] = nil }
         }
     }
 
@@ -154,9 +154,9 @@ final class NodeTable: Sendable {
     func parentPath(of node: NodeID) -> (directory: [UInt8], name: [UInt8])? {
         state.withLock { state in
             guard let entry = state.nodes[node.rawValue] else { return nil }
-            for link in entry.links {
-                if let directory = Self.path(of: link.parent, in: state) {
-                    return (directory, link.name + [0])
+            for place in entry.names {
+                if let directory = Self.path(of: place.parent, in: state) {
+                    return (directory, place.name + [0])
                 }
             }
             return nil
@@ -164,22 +164,22 @@ final class NodeTable: Sendable {
     }
 
     /// `name` in `parent` no longer reaches `key` (unlinked, or replaced by a rename).
-    func removeLink(parent: NodeID, name: [UInt8], key: InodeKey) {
+    func removeName(parent: NodeID, name: [UInt8], key: InodeKey) {
         state.withLock { state in
-            let link = Link(parent: parent, name: name)
-            guard let id = id(of: key, named: link, in: state) else { return }
-            state.nodes[id]?.links.removeAll { $0 == link }
-            if state.nodeByName[link] == id { state.nodeByName[link] = nil }
+            let place = Name(parent: parent, name: name)
+            guard let id = id(of: key, named: place, in: state) else { return }
+            state.nodes[id]?.names.removeAll { $0 == place }
+            if state.nodeByName[place] == id { state.nodeByName[place] = nil }
         }
     }
 
-    /// The node of the object `key` that `link` reaches (by number or by name).
-    private func id(of key: InodeKey, named link: Link, in state: borrowing State) -> UInt64? {
+    /// The node of the object `key` that `name` reaches (by number or by name).
+    private func id(of key: InodeKey, named place: Name, in state: borrowing State) -> UInt64? {
         switch inodes {
         case .stable:
             return state.nodeByKey[key]
         case .unstable:
-            guard let id = state.nodeByName[link], let node = state.nodes[id], isSameObject(key, as: node.key) else { return nil }
+            guard let id = state.nodeByName[place], let node = state.nodes[id], isSameObject(key, as: node.key) else { return nil }
             return id
         }
     }
@@ -190,17 +190,17 @@ final class NodeTable: Sendable {
     /// `finishDetach` or `reattach` follows.
     func detach(parent: NodeID, name: [UInt8], key: InodeKey) -> NodeID? {
         state.withLock { state in
-            let link = Link(parent: parent, name: name)
-            guard let id = id(of: key, named: link, in: state), id != NodeID.root.rawValue else { return nil }
+            let place = Name(parent: parent, name: name)
+            guard let id = id(of: key, named: place, in: state), id != NodeID.root.rawValue else { return nil }
             state.nodeByKey[key] = nil
-            if state.nodeByName[link] == id { state.nodeByName[link] = nil }
+            if state.nodeByName[place] == id { state.nodeByName[place] = nil }
             return NodeID(id)
         }
     }
 
     /// The removal succeeded: the detached node has no names left.
     func finishDetach(_ node: NodeID) {
-        state.withLock { $0.nodes[node.rawValue]?.links.removeAll() }
+        state.withLock { $0.nodes[node.rawValue]?.names.removeAll() }
     }
 
     /// The removal failed: the object still exists, so its node is found by its key again.
@@ -211,15 +211,15 @@ final class NodeTable: Sendable {
             case .stable:
                 if state.nodeByKey[key] == nil { state.nodeByKey[key] = node.rawValue }
             case .unstable:
-                let link = Link(parent: parent, name: name)
-                if state.nodeByName[link] == nil { state.nodeByName[link] = node.rawValue }
+                let place = Name(parent: parent, name: name)
+                if state.nodeByName[place] == nil { state.nodeByName[place] = node.rawValue }
             }
         }
     }
 
     /// A rename: each `key` moved from its `from` name to its `to` name (two for an exchange). The
     /// nodes are all found before any name moves, since an exchange swaps names between them.
-    func moveLinks(_ moves: [(key: InodeKey, from: Link, to: Link)]) {
+    func moveNames(_ moves: [(key: InodeKey, from: Name, to: Name)]) {
         state.withLock { state in
             let ids = moves.map { id(of: $0.key, named: $0.from, in: state) }
             for (move, id) in zip(moves, ids) {
@@ -227,18 +227,18 @@ final class NodeTable: Sendable {
             }
             for (move, id) in zip(moves, ids) {
                 guard let id, var entry = state.nodes[id] else { continue }
-                entry.links.removeAll { $0 == move.from || $0 == move.to }
-                entry.links.insertFirst(move.to)
+                entry.names.removeAll { $0 == move.from || $0 == move.to }
+                entry.names.insertFirst(move.to)
                 state.nodes[id] = entry
                 if inodes == .unstable { state.nodeByName[move.to] = id }
             }
         }
     }
 
-    /// The NUL-terminated path of the name `link`, nil if one of its parents is unknown.
-    private static func path(of link: Link, in state: borrowing State) -> [UInt8]? {
-        guard let directory = path(of: link.parent, in: state) else { return nil }
-        return link.parent == .root ? link.name + [0] : directory.dropLast() + [0x2F] + link.name + [0]
+    /// The NUL-terminated path of the name `name`, nil if one of its parents is unknown.
+    private static func path(of place: Name, in state: borrowing State) -> [UInt8]? {
+        guard let directory = path(of: place.parent, in: state) else { return nil }
+        return place.parent == .root ? place.name + [0] : directory.dropLast() + [0x2F] + place.name + [0]
     }
 
     private static func path(of node: NodeID, in state: borrowing State) -> [UInt8]? {
@@ -249,12 +249,12 @@ final class NodeTable: Sendable {
         while current != .root {
             guard components.count < maximumDepth, let entry = state.nodes[current.rawValue] else { return nil }
             // Directories have one name; a hard-linked file's first live name is as good as any.
-            guard let link = entry.links.first(where: { $0.parent == .root || state.nodes[$0.parent.rawValue] != nil }) else {
+            guard let place = entry.names.first(where: { $0.parent == .root || state.nodes[$0.parent.rawValue] != nil }) else {
                 return nil
             }
-            components.append(link.name)
-            length += link.name.count + 1
-            current = link.parent
+            components.append(place.name)
+            length += place.name.count + 1
+            current = place.parent
         }
         var path: [UInt8] = []
         path.reserveCapacity(length)

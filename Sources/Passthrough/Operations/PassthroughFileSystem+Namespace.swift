@@ -26,7 +26,7 @@ extension PassthroughFileSystem {
     }
 
     public func readLink(node: NodeID) throws(Errno) -> [UInt8] {
-        // A walker following links: the target was likely read with the link's listing.
+        // A walker following names: the target was likely read with the link's listing.
         if let target = listings.linkTarget(of: node) { return target }
         return try tree.withNode(node) { (descriptor) throws(Errno) -> [UInt8] in try SystemCall.readLink(descriptor) }
     }
@@ -101,7 +101,7 @@ extension PassthroughFileSystem {
                 tree.nodes.finishDetach(dying)
                 removedObjects.add(dying, lastSeen: before)
             } else if let key {
-                tree.nodes.removeLink(parent: parent, name: name.bytes, key: key)
+                tree.nodes.removeName(parent: parent, name: name.bytes, key: key)
             }
         }
     }
@@ -130,19 +130,19 @@ extension PassthroughFileSystem {
                     if let dying, let replaced { tree.nodes.reattach(dying, parent: newParent, name: newName.bytes, key: replaced) }
                     throw error
                 }
-                let old = NodeTable.Link(parent: parent, name: name.bytes)
-                let new = NodeTable.Link(parent: newParent, name: newName.bytes)
-                var moves: [(key: InodeKey, from: NodeTable.Link, to: NodeTable.Link)] = []
+                let old = NodeTable.Name(parent: parent, name: name.bytes)
+                let new = NodeTable.Name(parent: newParent, name: newName.bytes)
+                var moves: [(key: InodeKey, from: NodeTable.Name, to: NodeTable.Name)] = []
                 if exchange, let replaced {
                     moves.append((replaced, new, old))
                 } else if let dying, let replacedStatus {
                     tree.nodes.finishDetach(dying)
                     removedObjects.add(dying, lastSeen: replacedStatus)
                 } else if let replaced, replaced != moving {
-                    tree.nodes.removeLink(parent: newParent, name: newName.bytes, key: replaced)
+                    tree.nodes.removeName(parent: newParent, name: newName.bytes, key: replaced)
                 }
                 if let moving { moves.append((moving, old, new)) }
-                tree.nodes.moveLinks(moves)
+                tree.nodes.moveNames(moves)
             }
         }
     }

@@ -1,22 +1,22 @@
 /// The names of one node. Nearly every node has exactly one, kept inline: a million listed entries
 /// then cost no second allocation each. Hard links spill into an array.
-struct LinkList: Sequence, ExpressibleByArrayLiteral {
-    private var first: NodeTable.Link?
-    private var rest: [NodeTable.Link] = []
+struct NameList: Sequence, ExpressibleByArrayLiteral {
+    private var first: NodeTable.Name?
+    private var rest: [NodeTable.Name] = []
 
-    init(arrayLiteral elements: NodeTable.Link...) {
+    init(arrayLiteral elements: NodeTable.Name...) {
         for element in elements.reversed() { insertFirst(element) }
     }
 
     var count: Int { first == nil ? 0 : 1 + rest.count }
 
-    /// Makes `link` the preferred name.
-    mutating func insertFirst(_ link: NodeTable.Link) {
+    /// Makes `name` the preferred name.
+    mutating func insertFirst(_ place: NodeTable.Name) {
         if let current = first { rest.insert(current, at: 0) }
-        first = link
+        first = place
     }
 
-    mutating func removeAll(where shouldRemove: (NodeTable.Link) -> Bool) {
+    mutating func removeAll(where shouldRemove: (NodeTable.Name) -> Bool) {
         rest.removeAll(where: shouldRemove)
         if let current = first, shouldRemove(current) {
             first = rest.isEmpty ? nil : rest.removeFirst()
@@ -30,13 +30,13 @@ struct LinkList: Sequence, ExpressibleByArrayLiteral {
 
     /// A plain iterator: the node table walks names on every resolution, so no boxing.
     struct Iterator: IteratorProtocol {
-        fileprivate var first: NodeTable.Link?
-        fileprivate var rest: IndexingIterator<[NodeTable.Link]>
+        fileprivate var first: NodeTable.Name?
+        fileprivate var rest: IndexingIterator<[NodeTable.Name]>
 
-        mutating func next() -> NodeTable.Link? {
-            if let link = first {
+        mutating func next() -> NodeTable.Name? {
+            if let place = first {
                 first = nil
-                return link
+                return place
             }
             return rest.next()
         }
