@@ -85,13 +85,22 @@ final class LockOwnerTable: Sendable {
     /// The open file `openFile` is released: the owners first seen through it (OFD locks, whose
     /// owner it is) lose their locks (xfstests generic/478 waited for ever on one left behind).
     func releaseAll(openFile: Int32) {
-        defer { closing.change { $0[openFile] = nil } }
         let descriptors = state.withLock { table -> [Int32] in
             let gone = table.filter { $0.value.openFile == openFile }
             for key in gone.keys { table[key] = nil }
             return gone.values.map(\.descriptor)
         }
         descriptors.forEach(SystemCall.close)
+    }
+
+    /// Closes `openFile` (its flock locks go with it) and lets a lock waiting for its RELEASE try
+    /// again: both under the lock the waiters sleep on, so a retry cannot meet the lock still held,
+    /// and a new open file given the same number cannot have its flush forgotten.
+    func close(openFile: Int32) {
+        closing.change { table in
+            SystemCall.close(openFile)
+            table[openFile] = nil
+        }
     }
 
     /// `openFile` of `node` was flushed: a close, possibly its last.

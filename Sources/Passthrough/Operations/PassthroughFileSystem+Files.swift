@@ -105,7 +105,7 @@ extension PassthroughFileSystem {
         if let descriptor = fileDescriptor(handle) {
             lockOwners.releaseAll(openFile: descriptor)
             openFiles.remove(descriptor, for: node)
-            SystemCall.close(descriptor)
+            lockOwners.close(openFile: descriptor)
         }
     }
 
