@@ -210,16 +210,14 @@ public enum SystemCall {
     }
 
     /// CLOCK_REALTIME in nanoseconds: to compare with file timestamps.
-    public static func realtimeNanoseconds() -> Int64 {
-        var time = timespec()
-        clock_gettime(CLOCK_REALTIME, &time)
-        return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
-    }
+    public static func realtimeNanoseconds() -> Int64 { nanoseconds(CLOCK_REALTIME) }
 
     /// CLOCK_MONOTONIC in nanoseconds: for ages and durations, never affected by clock changes.
-    public static func monotonicNanoseconds() -> Int64 {
+    public static func monotonicNanoseconds() -> Int64 { nanoseconds(CLOCK_MONOTONIC) }
+
+    private static func nanoseconds(_ clock: clockid_t) -> Int64 {
         var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
+        clock_gettime(clock, &time)
         return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
     }
 

@@ -10,7 +10,7 @@ struct NameList: Sequence, ExpressibleByArrayLiteral {
 
     var count: Int { first == nil ? 0 : 1 + rest.count }
 
-    /// Makes `name` the preferred name.
+    /// Makes `place` the preferred name.
     mutating func insertFirst(_ place: NodeTable.Name) {
         if let current = first { rest.insert(current, at: 0) }
         first = place

@@ -173,7 +173,7 @@ final class NodeTable: Sendable {
         }
     }
 
-    /// The node of the object `key` that `name` reaches (by number or by name).
+    /// The node of the object `key` that `place` reaches (by number or by name).
     private func id(of key: InodeKey, named place: Name, in state: borrowing State) -> UInt64? {
         switch inodes {
         case .stable:
@@ -235,7 +235,7 @@ final class NodeTable: Sendable {
         }
     }
 
-    /// The NUL-terminated path of the name `name`, nil if one of its parents is unknown.
+    /// The NUL-terminated path of `place`, nil if one of its parents is unknown.
     private static func path(of place: Name, in state: borrowing State) -> [UInt8]? {
         guard let directory = path(of: place.parent, in: state) else { return nil }
         return place.parent == .root ? place.name + [0] : directory.dropLast() + [0x2F] + place.name + [0]
