@@ -103,10 +103,11 @@ final class LockOwnerTable: Sendable {
         }
     }
 
-    /// `openFile` of `node` was flushed: a close, possibly its last.
+    /// `openFile` of `node` was flushed: a close, possibly its last. No waiter is woken: a new
+    /// entry can only make them wait longer.
     func noteFlushed(openFile: Int32, node: NodeID) {
         let now = SystemCall.monotonicNanoseconds()
-        closing.change { table in
+        closing.withLock { table in
             table[openFile] = (node.rawValue, now)
             table = table.filter { now - $0.value.at < Self.releaseGrace }
         }

@@ -64,10 +64,12 @@ final class DirectoryStreamCache: Sendable {
     /// Parks `stream` after a request: as a marker when it reached the end, else with its descriptor.
     /// A listing that ended where it began (an empty directory at offset 0) needs no marker.
     func park(_ stream: DirectoryStream) {
-        guard !(stream.isExhausted && stream.position == 0), !state.withLock({ $0.stopping }) else { return }
+        guard !(stream.isExhausted && stream.position == 0) else { return }
         let slot = Slot(node: stream.node, position: stream.position, stream: stream.isExhausted ? nil : stream,
                         parkedAt: SystemCall.monotonicNanoseconds())
+        // Dropped slots (the evicted one, or this one once stopped) close outside the lock.
         let (_, startSweep) = state.withLock { state -> ([Slot], Bool) in
+            guard !state.stopping else { return ([slot], false) }
             var evicted: [Slot] = []
             if state.slots.count >= capacity { evicted.append(state.slots.removeFirst()) }
             state.slots.append(slot)
