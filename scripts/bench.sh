@@ -27,6 +27,7 @@
 #                            dtypefs-base (dtype=verify from DTYPEFS_BASE_BIN, another build: a
 #                            change measured against the code before it, in the same run)
 #                            emu-raw-<µs> emu-dtypefs-<µs> (one pair per BENCH_LATENCIES value)
+#                            emu-base-<µs> (DTYPEFS_BASE_BIN over the emulator: before/after)
 #   BENCH_WORKLOADS="..."    subset of: walk find du ls read create (plain systems)
 #   BENCH_EMU_WORKLOADS=..   workloads over the emulator (default "walk find du ls read")
 #   BENCH_LATENCIES="0 200 1000"  emulated per-request latencies, µs (a LAN share: 200–1000)
@@ -119,9 +120,11 @@ for s in "${systems[@]}"; do
         dtypefs-base)
             need_plain=1
             [[ -x ${DTYPEFS_BASE_BIN:-} ]] || bench_die "dtypefs-base needs DTYPEFS_BASE_BIN, an executable dtypefs (got '${DTYPEFS_BASE_BIN:-}')" ;;
-        emu-raw-[0-9]* | emu-dtypefs-[0-9]*)
+        emu-raw-[0-9]* | emu-dtypefs-[0-9]* | emu-base-[0-9]*)
             need_emu=1
             [[ $s == emu-dtypefs-* ]] && need_dtypefs=1
+            [[ $s != emu-base-* || -x ${DTYPEFS_BASE_BIN:-} ]] ||
+                bench_die "$s needs DTYPEFS_BASE_BIN, an executable dtypefs (got '${DTYPEFS_BASE_BIN:-}')"
             emu_sizes+=("$(emu_entries_for_latency "${s##*-}")") ;;
         *) bench_die "unknown system '$s' in BENCH_SYSTEMS" ;;
     esac

@@ -102,10 +102,10 @@ int clinux_bind_remount(const char *path, unsigned flags) {
     return mount(NULL, path, NULL, ms, NULL);
 }
 
-int clinux_identity(int fd, uint64_t *device, uint64_t *inode, uint32_t *mode) {
+int clinux_identity(int dirfd, const char *name, uint64_t *device, uint64_t *inode, uint32_t *mode) {
     struct statx result;
-    int status = statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | AT_STATX_DONT_SYNC,
-                       STATX_TYPE | STATX_INO, &result);
+    int flags = AT_SYMLINK_NOFOLLOW | AT_STATX_DONT_SYNC | (name[0] == 0 ? AT_EMPTY_PATH : 0);
+    int status = statx(dirfd, name, flags, STATX_TYPE | STATX_INO, &result);
     if (status != 0) return status;
     *device = makedev(result.stx_dev_major, result.stx_dev_minor);
     *inode = result.stx_ino;

@@ -98,8 +98,13 @@ public enum SystemCall {
 
     /// Device, inode and type of the object behind a descriptor, from the cache when possible. `statx`
     public static func identity(of descriptor: Int32) throws(Errno) -> (device: UInt64, inode: UInt64, type: FileType) {
+        try identity(in: descriptor, "")
+    }
+
+    /// The identity of `name` in `directory`, never following a final link.
+    public static func identity(in directory: Int32, _ name: UnsafePointer<CChar>) throws(Errno) -> (device: UInt64, inode: UInt64, type: FileType) {
         var device: UInt64 = 0, inode: UInt64 = 0, mode: UInt32 = 0
-        _ = try retryingInterrupts { clinux_identity(descriptor, &device, &inode, &mode) }
+        _ = try retryingInterrupts { clinux_identity(directory, name, &device, &inode, &mode) }
         return (device, inode, FileType(mode: mode_t(mode)))
     }
 

@@ -232,6 +232,47 @@ import TestSupport
         #expect(fs.listingStatistics.snapshot.linkTargetsUsed == (changeFirst ? 0 : 1))
     }
 
+    /// While a walker asks every entry for an extended attribute (ls -l), the answers are read with
+    /// the listings read ahead, without following links, and GETXATTR is answered from memory; not
+    /// after a change through the mount.
+    @Test(arguments: [false, true])
+    func extendedAttributesAskedDuringAWalkAreAnsweredFromTheirListing(changeFirst: Bool) throws {
+        let directory = TemporaryDirectory()
+        for path in ["a", "a/b"] { directory.makeDirectory(path) }
+        for path in ["first", "a/b/tagged", "a/b/plain"] { directory.makeFile(path) }
+        directory.makeSymlink("first-link", to: "first")
+        directory.makeSymlink("a/b/link", to: "tagged")
+        #expect(setxattr(directory.url("a/b/tagged"), "user.tag", "v", 1, 0) == 0)
+        let fs = try makeFileSystem(directory)
+        let name = FileName("user.tag")
+        func ask(_ node: NodeID) -> Result<ExtendedAttributeReply, Errno> {
+            Result { () throws(Errno) -> ExtendedAttributeReply in try fs.getExtendedAttribute(node: node, name: name, size: 64) }
+        }
+        let root = try list(fs, .root, plus: true)
+        // The walker asks the first entries: from the backing, and from now on read with listings.
+        for entry in ["first", "first-link"] { _ = ask(try #require(root.added.first { $0.name == entry }?.node)) }
+        let a = try #require(root.added.first { $0.name == "a" }?.node)
+        let b = try #require(list(fs, a, plus: true).added.first { $0.name == "b" }?.node)
+        for _ in 0..<500 where fs.listingStatistics.snapshot.readAhead == 0 { usleep(2_000) }
+        let listing = try list(fs, b, plus: true)
+        #expect(fs.listingStatistics.snapshot.extendedAttributesReadAhead == 3, "tagged, plain and link: not b, a directory")
+        if changeFirst {
+            let (entry, open) = try fs.create(parent: b, name: FileName("new"), mode: S_IFREG | 0o644, flags: O_RDWR, caller: caller)
+            fs.release(node: entry.node, handle: open.handle)
+        }
+        func answer(_ entry: String) throws -> String {
+            switch ask(try #require(listing.added.first { $0.name == entry }?.node)) {
+            case let .success(.bytes(bytes)): String(decoding: bytes, as: UTF8.self)
+            case let .success(.size(size)): "size \(size)"
+            case let .failure(error): "\(error.rawValue == ENODATA ? "ENODATA" : "\(error)")"
+            }
+        }
+        #expect(try answer("tagged") == "v")
+        #expect(try answer("plain") == "ENODATA")
+        #expect(try answer("link") == "ENODATA", "the link's own attribute, not its target's")
+        #expect(fs.listingStatistics.snapshot.extendedAttributesUsed == (changeFirst ? 0 : 3))
+    }
+
     /// Once a listing is read ahead with its links' targets, where those targets lead is looked up
     /// beneath the root: never above it, never through a symlink, never an absolute target.
     @Test func theTargetsOfLinksReadAheadAreLookedUpBeneathTheRootOnly() throws {

@@ -5,7 +5,7 @@
 #        mount_system.sh cleanup
 # SYSTEM: native | dtypefs-verify | dtypefs-unknown | dtypefs-acl | dtypefs-base | passthrough_ll
 #         | bindfs | mergerfs
-#         | emu-raw-<µs> | emu-dtypefs-<µs>   (the CIFS emulator fixture with <µs> latency per
+#         | emu-raw-<µs> | emu-dtypefs-<µs> | emu-base-<µs>   (the CIFS emulator fixture with <µs> latency per
 #           request, raw, or with dtypefs dtype=verify on top of it)
 #
 # remount = umount, then (cache policy "cold", the default) sync + drop_caches, then mount: every
@@ -30,7 +30,7 @@ components() {
         native) ;;
         dtypefs-verify | dtypefs-unknown | dtypefs-acl | dtypefs-base | passthrough_ll | bindfs | mergerfs) echo "$1" ;;
         emu-raw-[0-9]*) echo "$1" ;;
-        emu-dtypefs-[0-9]*) echo "$1-under $1" ;;
+        emu-dtypefs-[0-9]* | emu-base-[0-9]*) echo "$1-under $1" ;;
         *) bench_die "unknown system: $1" ;;
     esac
 }
@@ -75,13 +75,18 @@ system_mount() {
             backing="$BENCH_DIR/data/emu-$(emu_entries_for_latency "$latency")"
             daemon_start "$sys" "$mnt/$sys" fuse.cifs-emulator \
                 "$CIFS_EMULATOR_BIN" "$backing" "$mnt/$sys" -f -o "latency_us=$latency,stats=$(emu_stats_path "$sys")" ;;
-        emu-dtypefs-[0-9]*)
-            latency="${sys#emu-dtypefs-}"
+        emu-dtypefs-[0-9]* | emu-base-[0-9]*)
+            latency="${sys##*-}"
             backing="$BENCH_DIR/data/emu-$(emu_entries_for_latency "$latency")"
             daemon_start "$sys-under" "$mnt/$sys-under" fuse.cifs-emulator \
                 "$CIFS_EMULATOR_BIN" "$backing" "$mnt/$sys-under" -f -o "latency_us=$latency,stats=$(emu_stats_path "$sys-under")"
-            daemon_start "$sys" "$mnt/$sys" fuse.dtypefs \
-                "$DTYPEFS_BIN" "$mnt/$sys-under" "$mnt/$sys" -f -o "dtype=verify,fsname=bench-$sys$(extra_options)" ;;
+            if [[ $sys == emu-base-* ]]; then
+                daemon_start "$sys" "$mnt/$sys" fuse.dtypefs \
+                    "$DTYPEFS_BASE_BIN" "$mnt/$sys-under" "$mnt/$sys" -f -o "dtype=verify,fsname=bench-$sys"
+            else
+                daemon_start "$sys" "$mnt/$sys" fuse.dtypefs \
+                    "$DTYPEFS_BIN" "$mnt/$sys-under" "$mnt/$sys" -f -o "dtype=verify,fsname=bench-$sys$(extra_options)"
+            fi ;;
         *) bench_die "unknown system: $sys" ;;
     esac
 }

@@ -214,11 +214,12 @@ def render(res: Results) -> str:
             "none and os.walk puts links to directories among the files); dtypefs's is correct. "
             "Target: corrected ≤ 0.9x the raw one at 200 µs and more, ≤ 1.3x at 0 µs and for reads.")
         add("")
+        with_base = any(s.startswith("emu-base-") for s in res.systems)
         add("| latency/request | tree | workload | raw emulator | dtypefs on emulator | ratio | "
-            "target | correct: raw / dtypefs |")
-        add("|---:|---:|---|---:|---:|---:|---|---|")
+            "target | correct: raw / dtypefs |" + (" base build (DTYPEFS_BASE_BIN): time, ratio |" if with_base else ""))
+        add("|---:|---:|---|---:|---:|---:|---|---|" + ("---:|" if with_base else ""))
         for latency in latencies:
-            raw, fixed = f"emu-raw-{latency}", f"emu-dtypefs-{latency}"
+            raw, fixed, base = f"emu-raw-{latency}", f"emu-dtypefs-{latency}", f"emu-base-{latency}"
             manifest = res.manifest_for(raw) or res.manifest_for(fixed) or {}
             for w in WORKLOADS:
                 if not any((s, w) in res.timings or (s, w) in res.failed for s in (raw, fixed)):
@@ -233,6 +234,10 @@ def render(res: Results) -> str:
                          (f"≤{emu_target(latency, w)}x " + ("ok" if ratio <= emu_target(latency, w) else "MISSED"))
                          if ratio else "–",
                          f"{res.verdict(raw, w, None)} / {res.verdict(fixed, w, raw)}"]
+                if with_base:
+                    b = res.median(base, w)
+                    cells.append("FAILED" if (base, w) in res.failed else
+                                 (f"{fmt_time(b)} ({fmt_ratio(b / r)})" if b and r else (fmt_time(b) if b else "–")))
                 add("| " + " | ".join(cells) + " |")
         add("")
 

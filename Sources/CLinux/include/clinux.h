@@ -65,10 +65,11 @@ int clinux_install_interrupting_handler(int signal);
 #define CLINUX_MOUNT_NODIRATIME 64
 // Sets exactly `flags` on the mount point at `path` (a bind remount: any filesystem, no daemon).
 int clinux_bind_remount(const char *path, unsigned flags);
-// Why: statx is declared only under _GNU_SOURCE. Reads the identity of the object behind `fd`
-// (device, inode, type), which never changes for an inode, from the attribute cache when there is
-// one (AT_STATX_DONT_SYNC): on a network filesystem that saves a round trip per check.
-int clinux_identity(int fd, uint64_t *device, uint64_t *inode, uint32_t *mode);
+// Why: statx is declared only under _GNU_SOURCE. Reads the identity of `name` in `dirfd`, never
+// following a final link ("" names `dirfd` itself): device, inode, type, which never change for an
+// inode, from the attribute cache when there is one (AT_STATX_DONT_SYNC): on a network filesystem
+// that saves a round trip per check.
+int clinux_identity(int dirfd, const char *name, uint64_t *device, uint64_t *inode, uint32_t *mode);
 // Why: lstat that does not insist on a fresh atime. A FUSE backing marks an inode's atime stale
 // after every READLINK or read, and a plain lstat then costs it a GETATTR round trip even while
 // its attributes are cached; statx without STATX_ATIME in the mask takes them from that cache (the

@@ -72,6 +72,9 @@ final class DirectoryStream: @unchecked Sendable {
     /// For a listing read whole with `readLinks`: the targets of its links, by record index (set
     /// before the listing is shared, never after).
     private(set) var linkTargets: [Int: [UInt8]] = [:]
+    /// For a listing read whole while a walker asks extended attributes: each entry's answers to
+    /// the names asked, by record index (set before the listing is shared, never after).
+    private(set) var extendedAttributes: [Int: [ExtendedAttributeAnswers.Named]] = [:]
 
     /// Read whole ahead of its request (`readWhole`): entries and lstats are in memory, no descriptor.
     var isReadWhole: Bool { owned == nil }
@@ -91,10 +94,10 @@ final class DirectoryStream: @unchecked Sendable {
     }
 
     /// Reads the whole listing when it fits one batch, then closes the descriptor: false (and
-    /// nothing kept) for a bigger directory. `verify` runs between the read and the close, while
-    /// the entries can still be lstat'ed relative to the directory; so does reading the targets of
-    /// the entries verified as links, with `readLinks`.
-    func readWhole(readLinks: Bool = false, verify: (DirectoryStream) -> Verification) throws(Errno) -> Bool {
+    /// nothing kept) for a bigger directory. `verify`, then `whileOpen`, run between the read and
+    /// the close, while the entries can still be reached relative to the directory (their lstats;
+    /// `readLinkTargets`, `readExtendedAttributes`).
+    func readWhole(verify: (DirectoryStream) -> Verification, whileOpen: (DirectoryStream) -> Void = { _ in }) throws(Errno) -> Bool {
         precondition(position == 0 && records.isEmpty && descriptor >= 0, "readWhole starts a listing")
         if try fill() {
             // One more getdents must say "end"; the kernel would ask for it after the last entry anyway.
@@ -103,7 +106,7 @@ final class DirectoryStream: @unchecked Sendable {
             guard try SystemCall.readDirectoryEntries(descriptor, into: probe) == 0 else { return false }
             isAtEnd = true
             verification = verify(self)
-            if readLinks { readLinkTargets() }
+            whileOpen(self)
         }
         owned = nil
         // Kept until a walker asks for it, among many: only the memory the entries use (the record
@@ -119,9 +122,9 @@ final class DirectoryStream: @unchecked Sendable {
         return true
     }
 
-    /// Reads the targets of the entries verified as links. A target whose length is not the size
-    /// lstat gave is not kept: the name was replaced in between.
-    private func readLinkTargets() {
+    /// Reads the targets of the entries verified as links (during `readWhole`). A target whose
+    /// length is not the size lstat gave is not kept: the name was replaced in between.
+    func readLinkTargets() {
         guard let verification else { return }
         for index in verification.start..<verification.end {
             guard let status = verification.status(at: index), status.st_mode & S_IFMT == S_IFLNK,
@@ -129,6 +132,68 @@ final class DirectoryStream: @unchecked Sendable {
                   target.count == Int(status.st_size) else { continue }
             linkTargets[index] = target
         }
+    }
+
+    /// Reads `names` of each entry verified (during `readWhole`) of a type they are wanted for, as
+    /// GETXATTR would for the entry's node: never following a link. `spread` runs the entries' reads, concurrently once they prove
+    /// slow. An entry whose name reaches another inode afterwards keeps no answers.
+    func readExtendedAttributes(_ names: [ExtendedAttributeAnswers.WantedName], spread: (Int, (Int) -> Void) -> Void) {
+        guard let verification, !names.isEmpty else { return }
+        let indices = (verification.start..<verification.end).filter { index in
+            guard !records[index].isDotOrDotDot, let status = verification.status(at: index) else { return false }
+            let type = FileType(mode: status.st_mode)
+            return names.contains { $0.types.contains(type) }
+        }
+        var answers = [[ExtendedAttributeAnswers.Named]](repeating: [], count: indices.count)
+        answers.withUnsafeMutableBufferPointer { buffer in
+            let base = buffer.baseAddress!
+            spread(indices.count) { position in
+                let index = indices[position]
+                base[position] = readExtendedAttributes(names, of: records[index], listedAs: verification.status(at: index)!)
+            }
+        }
+        for (position, index) in indices.enumerated() where !answers[position].isEmpty {
+            extendedAttributes[index] = answers[position]
+        }
+    }
+
+    /// One entry's answers, through the /proc magic link of the directory and the entry's name (the
+    /// l*xattr form: a final link is not followed); none if the name was replaced meanwhile.
+    private func readExtendedAttributes(_ names: [ExtendedAttributeAnswers.WantedName], of record: Record, listedAs listed: stat) -> [ExtendedAttributeAnswers.Named] {
+        let entryName = name(of: record)
+        var path = Array("/proc/self/fd/\(descriptor)/".utf8)
+        path.append(contentsOf: UnsafeRawBufferPointer(start: entryName, count: strlen(entryName)))
+        path.append(0)
+        let value = UnsafeMutableRawBufferPointer.allocate(byteCount: ExtendedAttributeAnswers.valueLimit, alignment: 1)
+        defer { value.deallocate() }
+        var answers: [ExtendedAttributeAnswers.Named] = []
+        let type = FileType(mode: listed.st_mode)
+        for wanted in names where wanted.types.contains(type) {
+            let name = wanted.name, terminated = wanted.name + [0]
+            let result = path.withUnsafeBufferPointer { cPath in
+                terminated.withUnsafeBufferPointer { cName in
+                    Result<Int, Errno> { () throws(Errno) -> Int in
+                        try SystemCall.getExtendedAttribute(UnsafeRawPointer(cPath.baseAddress!).assumingMemoryBound(to: CChar.self),
+                                                            followsLast: false,
+                                                            name: UnsafeRawPointer(cName.baseAddress!).assumingMemoryBound(to: CChar.self),
+                                                            into: value)
+                    }
+                }
+            }
+            switch result {
+            case let .success(count): answers.append((name, .value([UInt8](value[0..<count]))))
+            case .failure(Errno(ERANGE)): continue  // longer than kept: read when asked
+            case let .failure(error): answers.append((name, .failure(error)))
+            }
+        }
+        guard let now = try? SystemCall.identity(in: descriptor, entryName),
+              now.inode == UInt64(listed.st_ino), now.device == UInt64(listed.st_dev) else { return [] }
+        return answers
+    }
+
+    /// The answers read with this listing for the current entry.
+    var currentExtendedAttributes: [ExtendedAttributeAnswers.Named]? {
+        extendedAttributes.isEmpty ? nil : extendedAttributes[index]
     }
 
     /// The entries verified as directories, by name (NUL-terminated) and inode: what a walker lists next.

@@ -4,7 +4,8 @@ import Synchronization
 import LinuxKit
 
 /// lstats the entries of a getdents64 batch. On a network share each lstat of a suspicious entry
-/// is a round trip, so a batch's lstats run concurrently on a small pool of threads.
+/// is a round trip, so a batch's lstats run concurrently on a small pool of threads (as do other
+/// per-entry reads of a listing: `spread`).
 final class EntryVerifier: Sendable {
     /// Threads besides the caller; 0 keeps lstats sequential.
     private let helpers: Int
@@ -39,9 +40,7 @@ final class EntryVerifier: Sendable {
         }
     }
 
-    /// lstats up to `count` records from the stream's current one. They start one after another; only
-    /// when they prove slow (a network round trip each, not a cached inode) does the rest of the
-    /// batch go to the pool: on a fast backing, waking threads would cost more than the lstats.
+    /// lstats up to `count` records from the stream's current one (see `spread`).
     func verify(_ stream: DirectoryStream, count: Int) -> DirectoryStream.Verification {
         let records = stream.records
         let start = stream.index
@@ -51,29 +50,39 @@ final class EntryVerifier: Sendable {
         statuses.withUnsafeMutableBufferPointer { statusBuffer in
             found.withUnsafeMutableBufferPointer { foundBuffer in
                 let statusBase = statusBuffer.baseAddress!, foundBase = foundBuffer.baseAddress!
-                let work: (Int) -> Void = { offset in
+                spread(end - start) { offset in
                     let record = records[start + offset]
                     if record.isDotOrDotDot { return }
                     foundBase[offset] = SystemCall.statusIfPresent(in: stream.descriptor, stream.name(of: record), into: &statusBase[offset])
-                }
-                let total = end - start
-                var done = 0
-                let began = SystemCall.monotonicNanoseconds()
-                while done < total {
-                    work(done)
-                    done += 1
-                    if helpers > 0, total - done >= Self.minimumParallelBatch, SystemCall.monotonicNanoseconds() - began > Self.slowBatchNanoseconds {
-                        break
-                    }
-                }
-                if done < total, let pool {
-                    pool.run(range: done..<total, work)
                 }
             }
         }
         return DirectoryStream.Verification(start: start, statuses: statuses, found: found)
     }
 
-    /// Sequential lstats that take longer than this in total are not being served from a cache.
+    /// Runs `work` for every index below `count`. They start one after another; only when they
+    /// prove slow (a network round trip each, not a cached inode) does the rest go to the pool: on a
+    /// fast backing, waking threads would cost more than the calls.
+    func spread(_ count: Int, _ work: (Int) -> Void) {
+        var done = 0
+        let began = SystemCall.monotonicNanoseconds()
+        while done < count {
+            work(done)
+            done += 1
+            if helpers > 0, count - done >= Self.minimumParallelBatch, SystemCall.monotonicNanoseconds() - began > Self.slowBatchNanoseconds {
+                break
+            }
+        }
+        if done < count, let pool {
+            pool.run(range: done..<count, work)
+        } else {
+            while done < count {
+                work(done)
+                done += 1
+            }
+        }
+    }
+
+    /// Sequential calls that take longer than this in total are not being served from a cache.
     private static let slowBatchNanoseconds: Int64 = 150_000
 }

@@ -24,7 +24,8 @@ import LinuxKit
 /// two ahead of the walker.
 ///
 /// While a walker follows links, the listings also read their links' targets (`linkTargets`), and
-/// then `afterLinksRead` runs (the file system looks up where they lead).
+/// then `afterLinksRead` runs (the file system looks up where they lead). While a walker asks
+/// extended attributes, they read each entry's answers to the names asked (`extendedAttributes`).
 final class ListingReadAhead: Sendable {
     /// What a reader reads: a directory the kernel knows, or a subdirectory of a listing read ahead,
     /// by its parent, its name there and the inode that name had.
@@ -47,9 +48,16 @@ final class ListingReadAhead: Sendable {
         case directory(InodeKey)
     }
 
-    /// Reads one directory's listing whole and verified, with its links' targets if asked; nil when
-    /// it cannot or should not be kept.
-    typealias Load = @Sendable (Job, _ readLinks: Bool) -> DirectoryStream?
+    /// What a listing read ahead reads besides its entries and their lstats.
+    struct ReadAlong: Sendable {
+        var linkTargets = false
+        /// Each entry's answers to these extended attribute names.
+        var extendedAttributeNames: [ExtendedAttributeAnswers.WantedName] = []
+    }
+
+    /// Reads one directory's listing whole and verified, with what `ReadAlong` asks; nil when it
+    /// cannot or should not be kept.
+    typealias Load = @Sendable (Job, ReadAlong) -> DirectoryStream?
     /// Runs after a listing read with its links' targets is kept (so a request waiting for it is
     /// not kept waiting too): the work those targets call for before the walker follows them.
     typealias AfterLinksRead = @Sendable (Job, DirectoryStream) -> Void
@@ -91,6 +99,8 @@ final class ListingReadAhead: Sendable {
     let maximumAge: Int64
     /// Targets read with the listings, for the READLINKs of a walker that follows links.
     let linkTargets: LinkTargetCache
+    /// Answers read with the listings, for the GETXATTRs of a walker that asks them entry by entry.
+    let extendedAttributes: ExtendedAttributeAnswers
 
     /// How many announced subdirectories are remembered (a node ID and a time each).
     private static let announcedLimit = 4096
@@ -104,6 +114,7 @@ final class ListingReadAhead: Sendable {
         self.readaheadListings = max(1, readaheadListings)
         self.maximumAge = maximumAge
         linkTargets = LinkTargetCache(capacity: self.entryCapacity, followWindow: 2 * maximumAge)
+        extendedAttributes = ExtendedAttributeAnswers(capacity: 2 * self.entryCapacity, askWindow: 2 * maximumAge)
         self.load = load
         self.afterLinksRead = afterLinksRead
     }
@@ -155,6 +166,22 @@ final class ListingReadAhead: Sendable {
         guard let target = stream.currentLinkTarget, let stamp = stream.readAhead else { return }
         linkTargets.keep(target, for: node, stamp: stamp)
         statistics.recordLinkTarget(used: false)
+    }
+
+    /// The answer to `name` of `node` (of `type`) read with a listing, if it is kept and still fresh.
+    /// Any GETXATTR means a walker may ask the next entries too: listings read ahead read that name.
+    func extendedAttribute(of node: NodeID, named name: [UInt8], type: FileType) -> ExtendedAttributeAnswers.Answer? {
+        extendedAttributes.asked(name, of: type)
+        guard let (answer, stamp) = extendedAttributes.take(node, name: name), isFresh(stamp) else { return nil }
+        statistics.recordExtendedAttributeUsed()
+        return answer
+    }
+
+    /// `stream`, a listing read ahead, listed `node`: the answers read for it are kept for GETXATTRs.
+    func keepExtendedAttributes(of node: NodeID, from stream: DirectoryStream) {
+        guard let answers = stream.currentExtendedAttributes, let stamp = stream.readAhead else { return }
+        extendedAttributes.keep(answers, for: node, stamp: stamp)
+        statistics.recordExtendedAttributes(read: answers.count)
     }
 
     /// Removes `node`'s listing read ahead (fresh or not: the caller judges), or names the read
@@ -276,7 +303,8 @@ final class ListingReadAhead: Sendable {
             }
             let started = epoch.load(ordering: .sequentiallyConsistent)
             let readAt = SystemCall.monotonicNanoseconds()
-            let stream = load(job, linkTargets.isWanted())
+            let along = ReadAlong(linkTargets: linkTargets.isWanted(), extendedAttributeNames: extendedAttributes.wantedNames())
+            let stream = load(job, along)
             stream?.readAhead = DirectoryStream.ReadAheadStamp(epoch: started, readAt: readAt)
             let queued = state.withLock { state -> Int in
                 state.reading[job.listing] = nil

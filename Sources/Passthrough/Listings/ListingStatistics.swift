@@ -15,6 +15,9 @@ public final class ListingStatistics: Sendable {
         public var linkTargetsUsed = 0
         /// Where those targets lead, looked up ahead of the walker (see `lookUpLinkTargets`).
         public var linkTargetPathsResolved = 0
+        /// getxattr answers read with listings read ahead for entries a walker listed, and used.
+        public var extendedAttributesReadAhead = 0
+        public var extendedAttributesUsed = 0
 
         public var correctedTotal: Int { corrected.values.reduce(0, +) }
 
@@ -27,6 +30,7 @@ public final class ListingStatistics: Sendable {
                 + ", listings read ahead: \(readAhead) (\(readAheadUsed) used)"
                 + ", link targets read ahead: \(linkTargetsReadAhead) (\(linkTargetsUsed) used)"
                 + ", link target paths resolved ahead: \(linkTargetPathsResolved)"
+                + ", xattr answers read ahead: \(extendedAttributesReadAhead) (\(extendedAttributesUsed) used)"
         }
     }
 
@@ -54,6 +58,15 @@ public final class ListingStatistics: Sendable {
         state.withLock { snapshot in
             if used { snapshot.linkTargetsUsed += 1 } else { snapshot.linkTargetsReadAhead += 1 }
         }
+    }
+
+    func recordExtendedAttributeUsed() {
+        state.withLock { snapshot in snapshot.extendedAttributesUsed += 1 }
+    }
+
+    func recordExtendedAttributes(read: Int) {
+        guard read > 0 else { return }
+        state.withLock { snapshot in snapshot.extendedAttributesReadAhead += read }
     }
 
     func recordLinkTargetPaths(resolved: Int) {

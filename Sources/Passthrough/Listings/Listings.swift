@@ -10,7 +10,8 @@ import LinuxKit
 /// What it owns and when each part is built:
 /// - parked streams (`DirectoryStreamCache`): always; a listing continues where it stopped;
 /// - the verifier (`EntryVerifier`): used with `dtype=verify` only;
-/// - read-ahead (`ListingReadAhead`, with its `LinkTargetCache`): only with `dtype=verify`,
+/// - read-ahead (`ListingReadAhead`, with its `LinkTargetCache` and `ExtendedAttributeAnswers`):
+///   only with `dtype=verify`,
 ///   `readahead_listings` > 0 and `attr_timeout` > 0 (a listing read ahead is served only while
 ///   younger than attr_timeout). It is fed by READDIRPLUS listings only: they give subdirectories
 ///   nodes, the names a walker's next READDIR arrives with; a plain READDIR creates none.
@@ -32,7 +33,7 @@ final class Listings: Sendable {
         let statistics = self.statistics
         readAhead = ListingReadAhead(readaheadListings: configuration.readaheadListings,
                                      maximumAge: Int64(configuration.attrTimeout * 1e9), statistics: statistics,
-                                     load: { job, readLinks in Self.readWhole(job, readLinks: readLinks, source: source, verifier: verifier) },
+                                     load: { job, along in Self.readWhole(job, along: along, source: source, verifier: verifier) },
                                      afterLinksRead: { job, stream in
                                          Self.lookUpLinkTargets(of: stream, listedAs: job, source: source, statistics: statistics)
                                      })
@@ -65,7 +66,10 @@ final class Listings: Sendable {
                 stream.verification = verifier.verify(stream, count: sink.remainingCapacityHint)
             }
             guard add(stream, &sink, &tally) else { break }
-            if let node = tally.lastNode, stream.currentLinkTarget != nil { readAhead?.keepLinkTarget(of: node, from: stream) }
+            if let node = tally.lastNode, let readAhead, stream.isReadWhole {
+                if stream.currentLinkTarget != nil { readAhead.keepLinkTarget(of: node, from: stream) }
+                if stream.currentExtendedAttributes != nil { readAhead.keepExtendedAttributes(of: node, from: stream) }
+            }
             stream.advance()
         }
         parked.park(stream)
@@ -78,6 +82,12 @@ final class Listings: Sendable {
     /// tells read-ahead that links are being followed.
     func linkTarget(of node: NodeID) -> [UInt8]? {
         readAhead?.linkTarget(of: node)
+    }
+
+    /// The answer to `name` of `node` (of `type`) read with a listing, if still fresh. Asking tells
+    /// read-ahead that a walker asks extended attributes.
+    func extendedAttribute(of node: NodeID, named name: [UInt8], type: FileType) -> ExtendedAttributeAnswers.Answer? {
+        readAhead?.extendedAttribute(of: node, named: name, type: type)
     }
 
     /// Something changed through the mount: nothing read ahead before now is served.
@@ -117,10 +127,10 @@ final class Listings: Sendable {
         }
     }
 
-    /// A directory's listing read whole and verified (with its links' targets if `readLinks`), for
-    /// read-ahead: nil when it is gone, is no longer the inode it was listed as, or is bigger than
-    /// one batch (a big directory costs its own listing more than the wait for it).
-    private static func readWhole(_ job: ListingReadAhead.Job, readLinks: Bool, source: any ListingSource,
+    /// A directory's listing read whole and verified (with what `along` asks), for read-ahead: nil
+    /// when it is gone, is no longer the inode it was listed as, or is bigger than one batch (a big
+    /// directory costs its own listing more than the wait for it).
+    private static func readWhole(_ job: ListingReadAhead.Job, along: ListingReadAhead.ReadAlong, source: any ListingSource,
                                   verifier: EntryVerifier) -> DirectoryStream? {
         let stream: DirectoryStream
         switch job {
@@ -131,7 +141,10 @@ final class Listings: Sendable {
             guard let descriptor = source.openSubdirectory(of: parent, named: name, ifStill: key) else { return nil }
             stream = DirectoryStream(descriptor: descriptor, node: .none)
         }
-        let whole = try? stream.readWhole(readLinks: readLinks) { stream in verifier.verify(stream, count: stream.records.count) }
+        let whole = try? stream.readWhole(verify: { stream in verifier.verify(stream, count: stream.records.count) }) { stream in
+            if along.linkTargets { stream.readLinkTargets() }
+            stream.readExtendedAttributes(along.extendedAttributeNames, spread: verifier.spread)
+        }
         return whole == true ? stream : nil
     }
 
