@@ -30,7 +30,7 @@ struct ListingReadAheadTests {
             case let .node(id):
                 guard let known = directories[id] else { return nil }
                 (path, node) = (known, id)
-            case let .child(parent, name, _):
+            case let .child(parent, name, _):  // a path beneath parent
                 childLoadsStarted.add(1, ordering: .relaxed)
                 gate?.wait()
                 guard let known = directories[parent] else { return nil }

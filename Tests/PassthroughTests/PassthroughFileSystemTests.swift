@@ -164,10 +164,10 @@ import TestSupport
         #expect(fs.listingStatistics.snapshot.readAheadUsed == (changeFirst ? 0 : 1))
     }
 
-    /// A depth-first walker lists a subdirectory right after its parent: the subdirectories of a
-    /// listing read ahead are read too, by inode, and adopted under their nodes when the walker
-    /// lists their parent, so each level comes from memory.
-    @Test func aWalkReadsAheadOfItsOwnNextLevel() throws {
+    /// A depth-first walker goes down faster than listings a level ahead are read: the
+    /// subdirectories of a listing read ahead are read too, by inode and path, to any depth, and
+    /// adopted under their nodes when the walker lists their parent, so each level comes from memory.
+    @Test func aWalkReadsAheadDownToTheBottom() throws {
         let directory = TemporaryDirectory()
         for path in ["a", "a/b", "a/b/c", "a/b/c/d", "a/b/c/d/e"] { directory.makeDirectory(path) }
         let fs = try makeFileSystem(directory)
@@ -176,16 +176,15 @@ import TestSupport
         }
         let a = try #require(list(fs, .root, plus: true).added.first { $0.name == "a" }?.node)
         let b = try #require(list(fs, a, plus: true).added.first { $0.name == "b" }?.node)
-        // b is read ahead, then c by inode before any listing gave c a node.
-        waitForReadAhead(2)
-        #expect(fs.listingStatistics.snapshot.readAhead == 2)
-        let c = try #require(list(fs, b, plus: true).added.first { $0.name == "c" }?.node)
-        waitForReadAhead(3)
-        let d = try #require(list(fs, c, plus: true).added.first { $0.name == "d" }?.node)
-        #expect(fs.listingStatistics.snapshot.readAheadUsed == 2, "c was not served from memory")
+        // b is read ahead, then c, d and e by inode before any listing gave them a node.
         waitForReadAhead(4)
-        #expect(try list(fs, d, plus: true).names == ["e"])
-        #expect(fs.listingStatistics.snapshot.readAheadUsed == 3)
+        #expect(fs.listingStatistics.snapshot.readAhead == 4)
+        let c = try #require(list(fs, b, plus: true).added.first { $0.name == "c" }?.node)
+        let d = try #require(list(fs, c, plus: true).added.first { $0.name == "d" }?.node)
+        let e = try #require(list(fs, d, plus: true).added.first { $0.name == "e" }?.node)
+        #expect(try list(fs, e, plus: true).names == [])
+        #expect(fs.listingStatistics.snapshot.readAheadUsed == 4, "a level was not served from memory")
+        #expect(fs.listingStatistics.snapshot.readAhead == 4, "a level was read twice")
     }
 
     /// A listing read ahead and parked after a partial reply is continued only while nothing changed

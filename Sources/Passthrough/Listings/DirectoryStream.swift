@@ -122,15 +122,26 @@ final class DirectoryStream: @unchecked Sendable {
         return true
     }
 
-    /// Reads the targets of the entries verified as links (during `readWhole`). A target whose
-    /// length is not the size lstat gave is not kept: the name was replaced in between.
-    func readLinkTargets() {
+    /// Reads the targets of the entries verified as links (during `readWhole`); `spread` runs the
+    /// reads, concurrently once they prove slow. A target whose length is not the size lstat gave
+    /// is not kept: the name was replaced in between.
+    func readLinkTargets(spread: (Int, (Int) -> Void) -> Void) {
         guard let verification else { return }
-        for index in verification.start..<verification.end {
-            guard let status = verification.status(at: index), status.st_mode & S_IFMT == S_IFLNK,
-                  let target = try? SystemCall.readLink(in: descriptor, name(of: records[index])),
-                  target.count == Int(status.st_size) else { continue }
-            linkTargets[index] = target
+        let links = (verification.start..<verification.end).filter { index in
+            verification.status(at: index).map { $0.st_mode & S_IFMT == S_IFLNK } == true
+        }
+        var targets = [[UInt8]?](repeating: nil, count: links.count)
+        targets.withUnsafeMutableBufferPointer { buffer in
+            let base = buffer.baseAddress!
+            spread(links.count) { position in
+                let index = links[position]
+                guard let target = try? SystemCall.readLink(in: descriptor, name(of: records[index])),
+                      target.count == Int(verification.status(at: index)!.st_size) else { return }
+                base[position] = target
+            }
+        }
+        for (position, index) in links.enumerated() {
+            if let target = targets[position] { linkTargets[index] = target }
         }
     }
 

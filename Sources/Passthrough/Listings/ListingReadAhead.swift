@@ -17,22 +17,22 @@ import LinuxKit
 /// Bounded: at most `entryCapacity` entries kept in listings read ahead (each without a descriptor;
 /// about 200 bytes an entry), `queueLimit` waiting to be read, `concurrency` being read.
 ///
-/// A depth-first walker lists a subdirectory right after its parent, before a listing announced
-/// by the parent could be read: so each listing read ahead also queues its own subdirectories, by
-/// their inode, which the kernel knows only once the walker lists their parent. That listing then
-/// adopts them under their nodes (`listed`), and they queue theirs: the reading stays a level or
-/// two ahead of the walker.
+/// A depth-first walker lists a subdirectory right after its parent, and goes down faster than
+/// listings one or two levels ahead could be read: so each listing read ahead also queues its own
+/// subdirectories, by their inode and their path from the nearest directory the kernel knows (a
+/// node), down to any depth; the queue's limit and the entry capacity bound how far. When the
+/// walker lists their parent, that listing adopts them under their nodes (`listed`).
 ///
 /// While a walker follows links, the listings also read their links' targets (`linkTargets`), and
 /// then `afterLinksRead` runs (the file system looks up where they lead). While a walker asks
 /// extended attributes, they read each entry's answers to the names asked (`extendedAttributes`).
 final class ListingReadAhead: Sendable {
     /// What a reader reads: a directory the kernel knows, or a subdirectory of a listing read ahead,
-    /// by its parent, its name there and the inode that name had.
+    /// by the nearest directory above it that has a node, its path from there and its inode.
     enum Job: Sendable {
         case node(NodeID)
-        /// `name` NUL-terminated.
-        case child(parent: NodeID, name: [UInt8], key: InodeKey)
+        /// `path`: names from getdents joined by "/" (never "." or ".."), NUL-terminated.
+        case child(parent: NodeID, path: [UInt8], key: InodeKey)
 
         var listing: ListingKey {
             switch self {
@@ -128,12 +128,15 @@ final class ListingReadAhead: Sendable {
     /// read is waited for. A miss also drops `node` from the queue: the caller lists it itself.
     func take(_ node: NodeID) -> DirectoryStream? {
         var found = takeReady(node)
+        var waited: Int64 = 0
         if case let .reading(flight) = found {
+            let began = SystemCall.monotonicNanoseconds()
             flight.landed.wait(until: { $0 }, then: { _ in })
+            waited = SystemCall.monotonicNanoseconds() - began
             found = takeReady(node)
         }
         guard case let .ready(listing) = found, isFresh(listing.readAhead) else { return nil }
-        statistics.recordReadAhead(used: true)
+        statistics.recordReadAheadUsed(waited: waited)
         return listing
     }
 
@@ -219,7 +222,7 @@ final class ListingReadAhead: Sendable {
                     ready.node = node
                     state.readyEntries -= ready.records.count
                     Self.store(ready, as: listing, in: &state)
-                    jobs += Self.childJobs(of: ready, in: &state)
+                    jobs += Self.childJobs(of: ready, under: .node(node), in: &state)
                 } else if let flight = state.reading[.directory(key)] {
                     state.adopted[key] = node
                     state.reading[listing] = flight
@@ -263,12 +266,16 @@ final class ListingReadAhead: Sendable {
         return added.count
     }
 
-    /// Jobs reading the subdirectories of `stream`, a listing read ahead under its node, by inode.
-    private static func childJobs(of stream: DirectoryStream, in state: inout State) -> [Job] {
-        stream.subdirectories().compactMap { (name, key) -> Job? in
+    /// Jobs reading the subdirectories of `stream`, a listing read ahead as `job`, by inode.
+    private static func childJobs(of stream: DirectoryStream, under job: Job, in state: inout State) -> [Job] {
+        let (parent, prefix): (NodeID, ArraySlice<UInt8>) = switch job {
+        case let .node(node): (node, [])
+        case let .child(parent, path, _): (parent, path.dropLast() + [UInt8(ascii: "/")])
+        }
+        return stream.subdirectories().compactMap { (name, key) -> Job? in
             let listing = ListingKey.directory(key)
             guard state.ready[listing] == nil, state.reading[listing] == nil else { return nil }
-            return .child(parent: stream.node, name: name, key: key)
+            return .child(parent: parent, path: Array(prefix + name), key: key)
         }
     }
 
@@ -318,12 +325,12 @@ final class ListingReadAhead: Sendable {
                 guard let stream, !state.stopping else { return 0 }
                 Self.store(stream, as: listing, in: &state)
                 self.evictBeyondCapacity(&state)
-                guard case .node = listing else { return 0 }
-                return Self.enqueue(Self.childJobs(of: stream, in: &state), in: &state, limit: queueLimit)
+                let readAs: Job = if case let .node(node) = listing { .node(node) } else { job }
+                return Self.enqueue(Self.childJobs(of: stream, under: readAs, in: &state), in: &state, limit: queueLimit)
             }
             flight.landed.change { $0 = true }
             state.wake(queued)
-            if stream != nil { statistics.recordReadAhead(used: false) }
+            if stream != nil { statistics.recordReadAhead() }
             if let stream, !stream.linkTargets.isEmpty, let afterLinksRead { afterLinksRead(job, stream) }
         }
     }

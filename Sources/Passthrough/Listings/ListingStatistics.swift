@@ -11,6 +11,9 @@ public final class ListingStatistics: Sendable {
         public var unverifiable: Int
         public var readAhead = 0
         public var readAheadUsed = 0
+        /// Of those used, how many a request waited for while they were being read, and how long in all.
+        public var readAheadWaitedFor = 0
+        public var readAheadWaitNanoseconds: Int64 = 0
         public var linkTargetsReadAhead = 0
         public var linkTargetsUsed = 0
         /// Where those targets lead, looked up ahead of the walker (see `lookUpLinkTargets`).
@@ -27,7 +30,8 @@ public final class ListingStatistics: Sendable {
             return "entries listed: \(listed), types corrected: \(correctedTotal)"
                 + (byType.isEmpty ? "" : " (\(byType))")
                 + ", unverifiable (listed as unknown): \(unverifiable)"
-                + ", listings read ahead: \(readAhead) (\(readAheadUsed) used)"
+                + ", listings read ahead: \(readAhead) (\(readAheadUsed) used, \(readAheadWaitedFor) waited for"
+                + " \(readAheadWaitNanoseconds / 1_000_000) ms in all)"
                 + ", link targets read ahead: \(linkTargetsReadAhead) (\(linkTargetsUsed) used)"
                 + ", link target paths resolved ahead: \(linkTargetPathsResolved)"
                 + ", xattr answers read ahead: \(extendedAttributesReadAhead) (\(extendedAttributesUsed) used)"
@@ -48,9 +52,18 @@ public final class ListingStatistics: Sendable {
         }
     }
 
-    func recordReadAhead(used: Bool) {
+    func recordReadAhead() {
+        state.withLock { snapshot in snapshot.readAhead += 1 }
+    }
+
+    /// A request used a listing read ahead, after waiting `waited` ns for it to be read (0: ready).
+    func recordReadAheadUsed(waited: Int64) {
         state.withLock { snapshot in
-            if used { snapshot.readAheadUsed += 1 } else { snapshot.readAhead += 1 }
+            snapshot.readAheadUsed += 1
+            if waited > 0 {
+                snapshot.readAheadWaitedFor += 1
+                snapshot.readAheadWaitNanoseconds += waited
+            }
         }
     }
 

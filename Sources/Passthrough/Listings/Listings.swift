@@ -137,12 +137,12 @@ final class Listings: Sendable {
         case let .node(node):
             guard let descriptor = try? source.openDirectory(node) else { return nil }
             stream = DirectoryStream(descriptor: descriptor, node: node)
-        case let .child(parent, name, key):
-            guard let descriptor = source.openSubdirectory(of: parent, named: name, ifStill: key) else { return nil }
+        case let .child(parent, path, key):
+            guard let descriptor = source.openSubdirectory(of: parent, at: path, ifStill: key) else { return nil }
             stream = DirectoryStream(descriptor: descriptor, node: .none)
         }
         let whole = try? stream.readWhole(verify: { stream in verifier.verify(stream, count: stream.records.count) }) { stream in
-            if along.linkTargets { stream.readLinkTargets() }
+            if along.linkTargets { stream.readLinkTargets(spread: verifier.spread) }
             stream.readExtendedAttributes(along.extendedAttributeNames, spread: verifier.spread)
         }
         return whole == true ? stream : nil
@@ -156,7 +156,7 @@ final class Listings: Sendable {
                                           source: any ListingSource, statistics: ListingStatistics) {
         let directory = switch job {
         case let .node(node): source.path(of: node)
-        case let .child(parent, name, _): source.path(of: parent).flatMap { LinkTargetPath.beneathRoot(directory: $0, target: name) }
+        case let .child(parent, path, _): source.path(of: parent).flatMap { LinkTargetPath.beneathRoot(directory: $0, target: path) }
         }
         guard let directory else { return }
         var resolved = 0

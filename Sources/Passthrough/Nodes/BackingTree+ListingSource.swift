@@ -7,10 +7,10 @@ extension BackingTree: ListingSource {
         try open(node, flags: O_RDONLY | O_DIRECTORY)
     }
 
-    func openSubdirectory(of parent: NodeID, named name: [UInt8], ifStill key: InodeKey) -> FileDescriptor? {
+    func openSubdirectory(of parent: NodeID, at path: [UInt8], ifStill key: InodeKey) -> FileDescriptor? {
         guard let raw = try? withDirectory(parent, { (directory) throws(Errno) -> Int32 in
-            try SystemCall.withTerminated(name) { (cName) throws(Errno) -> Int32 in
-                try SystemCall.open(in: directory, cName, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+            try SystemCall.withTerminated(path) { (cPath) throws(Errno) -> Int32 in
+                try SystemCall.openBeneath(directory, cPath, flags: O_RDONLY | O_DIRECTORY)
             }
         }) else { return nil }
         let descriptor = FileDescriptor(owning: raw)
