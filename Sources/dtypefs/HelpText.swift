@@ -60,8 +60,9 @@ enum HelpText {
       verify_threads=N     lstats of one listing run on up to N threads once they prove
                            slow (default \(defaults.verifyThreads); 1 = one after another)
       readahead_listings=N during a tree walk, read and verify up to N listings at once,
-                           a level or two ahead of the walker, with their links' targets
-                           (and where they lead) while it follows links (default \(defaults.readaheadListings); 0 = off)
+                           ahead of the walker, with their links' targets (and where they
+                           lead) while it follows links, and the extended attributes it
+                           asks of every entry (ls -l) (default \(defaults.readaheadListings); 0 = off)
       fsname=NAME          the source shown by mount and df (default: SOURCE)
       dev,nodev,suid,nosuid,exec,noexec,atime,noatime,relatime, ...
                            kernel mount flags, as mount(8) passes them; nodiratime and

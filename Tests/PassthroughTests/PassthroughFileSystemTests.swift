@@ -412,6 +412,30 @@ import TestSupport
         #expect(throws: Errno(ENODATA)) { try fs.getExtendedAttribute(node: file.node, name: FileName("trusted.test"), size: 64) }
     }
 
+    /// Subdirectories read ahead by path (any depth below the nearest node) are opened beneath that
+    /// node only, through no link, and only if still the inode listed.
+    @Test func aSubdirectoryReadAheadByPathNeverLeavesItsParent() throws {
+        let outside = TemporaryDirectory()
+        outside.makeDirectory("x")
+        let directory = TemporaryDirectory()
+        for path in ["a", "a/b", "a/b/c"] { directory.makeDirectory(path) }
+        directory.makeSymlink("a/l", to: outside.path)
+        let fs = try makeFileSystem(directory)
+        let a = try fs.lookup(parent: .root, name: FileName("a")).node
+        func key(_ path: String) -> InodeKey {
+            var status = stat()
+            lstat(path, &status)
+            return InodeKey(status)
+        }
+        func opens(_ path: String, _ key: InodeKey) -> Bool {
+            fs.tree.openSubdirectory(of: a, at: Array(path.utf8) + [0], ifStill: key) != nil
+        }
+        #expect(opens("b/c", key(directory.url("a/b/c"))))
+        #expect(!opens("b/c", key(directory.url("a/b"))), "another inode than listed")
+        #expect(!opens("l/x", key(outside.url("x"))), "through a link")
+        #expect(!opens("../a/b", key(directory.url("a/b"))), "above the parent")
+    }
+
     /// Another client swaps a directory we know for a symlink pointing outside: every operation on
     /// the old node must fail instead of following it, and the outside must stay untouched.
     @Test func aDirectorySwappedForAnOutsideSymlinkIsNeverFollowed() throws {
