@@ -70,7 +70,8 @@ final class EntryVerifier: Sendable {
         while done < count {
             work(done)
             done += 1
-            if helpers > 0, count - done >= Self.minimumParallelBatch, SystemCall.monotonicNanoseconds() - began > Self.slowBatchNanoseconds {
+            if helpers > 0, count - done >= Self.minimumParallelBatch,
+               SystemCall.monotonicNanoseconds() - began > Int64(done) * Self.slowCallNanoseconds {
                 break
             }
         }
@@ -84,6 +85,8 @@ final class EntryVerifier: Sendable {
         }
     }
 
-    /// Sequential calls that take longer than this in total are not being served from a cache.
-    private static let slowBatchNanoseconds: Int64 = 150_000
+    /// Calls that take longer than this each on average are not served from a cache, and a thread
+    /// hand-off (tens of µs) is worth it. A FUSE backing with no latency of its own answers in less
+    /// (a round trip between CPUs): spreading those only makes threads fight for the CPUs.
+    private static let slowCallNanoseconds: Int64 = 100_000
 }
