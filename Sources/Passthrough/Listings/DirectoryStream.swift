@@ -146,8 +146,9 @@ final class DirectoryStream: @unchecked Sendable {
     }
 
     /// Reads `names` of each entry verified (during `readWhole`) of a type they are wanted for, as
-    /// GETXATTR would for the entry's node: never following a link. `spread` runs the entries' reads, concurrently once they prove
-    /// slow. An entry whose name reaches another inode afterwards keeps no answers.
+    /// GETXATTR would for the entry's node: never following a link. `spread` runs the entries'
+    /// reads, concurrently once they prove slow. An entry whose name reaches another inode
+    /// afterwards keeps no answers.
     func readExtendedAttributes(_ names: [ExtendedAttributeAnswers.WantedName], spread: (Int, (Int) -> Void) -> Void) {
         guard let verification, !names.isEmpty else { return }
         let indices = (verification.start..<verification.end).filter { index in
@@ -170,7 +171,8 @@ final class DirectoryStream: @unchecked Sendable {
 
     /// One entry's answers, through the /proc magic link of the directory and the entry's name (the
     /// l*xattr form: a final link is not followed); none if the name was replaced meanwhile.
-    private func readExtendedAttributes(_ names: [ExtendedAttributeAnswers.WantedName], of record: Record, listedAs listed: stat) -> [ExtendedAttributeAnswers.Named] {
+    private func readExtendedAttributes(_ names: [ExtendedAttributeAnswers.WantedName], of record: Record,
+                                        listedAs listed: stat) -> [ExtendedAttributeAnswers.Named] {
         let entryName = name(of: record)
         var path = Array("/proc/self/fd/\(descriptor)/".utf8)
         path.append(contentsOf: UnsafeRawBufferPointer(start: entryName, count: strlen(entryName)))
@@ -180,21 +182,17 @@ final class DirectoryStream: @unchecked Sendable {
         var answers: [ExtendedAttributeAnswers.Named] = []
         let type = FileType(mode: listed.st_mode)
         for wanted in names where wanted.types.contains(type) {
-            let name = wanted.name, terminated = wanted.name + [0]
-            let result = path.withUnsafeBufferPointer { cPath in
-                terminated.withUnsafeBufferPointer { cName in
-                    Result<Int, Errno> { () throws(Errno) -> Int in
-                        try SystemCall.getExtendedAttribute(UnsafeRawPointer(cPath.baseAddress!).assumingMemoryBound(to: CChar.self),
-                                                            followsLast: false,
-                                                            name: UnsafeRawPointer(cName.baseAddress!).assumingMemoryBound(to: CChar.self),
-                                                            into: value)
+            let result = Result<Int, Errno> { () throws(Errno) -> Int in
+                try SystemCall.withTerminated(path) { (cPath) throws(Errno) -> Int in
+                    try SystemCall.withTerminated(wanted.name + [0]) { (cName) throws(Errno) -> Int in
+                        try SystemCall.getExtendedAttribute(cPath, followsLast: false, name: cName, into: value)
                     }
                 }
             }
             switch result {
-            case let .success(count): answers.append((name, .value([UInt8](value[0..<count]))))
+            case let .success(count): answers.append((wanted.name, .value([UInt8](value[0..<count]))))
             case .failure(Errno(ERANGE)): continue  // longer than kept: read when asked
-            case let .failure(error): answers.append((name, .failure(error)))
+            case let .failure(error): answers.append((wanted.name, .failure(error)))
             }
         }
         guard let now = try? SystemCall.identity(in: descriptor, entryName),

@@ -20,8 +20,9 @@ import LinuxKit
 /// A depth-first walker lists a subdirectory right after its parent, and goes down faster than
 /// listings one or two levels ahead could be read: so each listing read ahead also queues its own
 /// subdirectories, by their inode and their path from the nearest directory the kernel knows (a
-/// node), down to any depth; the queue's limit and the entry capacity bound how far. When the
-/// walker lists their parent, that listing adopts them under their nodes (`listed`).
+/// node), down to any depth while half the entry capacity is free (further ahead, they would push
+/// out listings the walker needs sooner). When the walker lists their parent, that listing adopts
+/// them under their nodes (`listed`).
 ///
 /// While a walker follows links, the listings also read their links' targets (`linkTargets`), and
 /// then `afterLinksRead` runs (the file system looks up where they lead). While a walker asks
@@ -325,8 +326,13 @@ final class ListingReadAhead: Sendable {
                 guard let stream, !state.stopping else { return 0 }
                 Self.store(stream, as: listing, in: &state)
                 self.evictBeyondCapacity(&state)
-                let readAs: Job = if case let .node(node) = listing { .node(node) } else { job }
-                return Self.enqueue(Self.childJobs(of: stream, under: readAs, in: &state), in: &state, limit: queueLimit)
+                if case let .node(node) = listing {
+                    return Self.enqueue(Self.childJobs(of: stream, under: .node(node), in: &state), in: &state, limit: queueLimit)
+                }
+                // Deeper, only while half the capacity is free: listings read further ahead than
+                // that would push out the ones the walker needs sooner (and be read again).
+                guard state.readyEntries < entryCapacity / 2 else { return 0 }
+                return Self.enqueue(Self.childJobs(of: stream, under: job, in: &state), in: &state, limit: queueLimit)
             }
             flight.landed.change { $0 = true }
             state.wake(queued)
