@@ -21,8 +21,8 @@ def unmount_log(daemon: fsmount.Mounted) -> str:
 
 
 def counted(log: str, what: str) -> tuple[int, int]:
-    """(listings or link targets read ahead, used) from an unmount line."""
-    found = re.findall(what + r" read ahead: (\d+) \((\d+) used\)", log)
+    """(listings, link targets or xattr answers read ahead, used) from an unmount line."""
+    found = re.findall(what + r" read ahead: (\d+) \((\d+) used", log)
     assert found, f"no read-ahead statistics in the daemon's log:\n{log}"
     return int(found[-1][0]), int(found[-1][1])
 
@@ -174,3 +174,70 @@ def test_readahead_listings_0_reads_nothing_ahead(workdir):
     with fsmount.mounted_dtypefs(src, mnt, options=("readahead_listings=0",)) as daemon:
         assert walk(mnt) == walk(src)
         assert read_ahead_counts(daemon) == (0, 0)
+
+
+def ls_lR(top) -> str:
+    """`ls -lR` run inside `top`: the same text for the mount and its source."""
+    import subprocess
+    return subprocess.run(["ls", "-lR", "--time-style=full-iso"], cwd=top, check=True,
+                          capture_output=True, text=True).stdout
+
+
+def test_ls_l_is_answered_from_xattrs_read_with_listings_and_stays_exact(workdir):
+    src, mnt = workdir / "src", workdir / "mnt"
+    make_linked_tree(src)
+    import subprocess
+    # An ACL (ls shows "+") and a user attribute on some of the files: answers that are values.
+    subprocess.run(["setfacl", "-m", "u:nobody:r", src / "d1" / "s2" / "file", src / "d3" / "s0" / "file"], check=True)
+    os.setxattr(src / "d2" / "s1" / "file", "user.tag", b"v")
+    with fsmount.mounted_dtypefs(src, mnt) as daemon:
+        through = ls_lR(mnt)
+        log = unmount_log(daemon)
+    assert through == ls_lR(src)
+    assert through.count("+ ") == 2
+    read, used = counted(log, "xattr answers")
+    assert used >= 16, f"only {used} of {read} xattr answers read with listings were used"
+
+
+def ask_then_read_ahead(mnt) -> None:
+    """A walker that asks xattrs: the first entry asked, then a/b read ahead with its answers."""
+    os.listdir(mnt)
+    try:
+        os.getxattr(mnt / "first", "user.tag", follow_symlinks=False)
+    except OSError:
+        pass
+    os.listdir(mnt / "a")  # a walk: a/b is read ahead now, with the answers for user.tag
+    time.sleep(0.2)
+
+
+def test_an_xattr_set_through_the_mount_is_read_after_its_listing(workdir):
+    src, mnt = workdir / "src", workdir / "mnt"
+    (src / "a" / "b").mkdir(parents=True)
+    (src / "first").write_text("x")
+    (src / "a" / "b" / "file").write_text("x")
+    with fsmount.mounted_dtypefs(src, mnt) as daemon:
+        ask_then_read_ahead(mnt)
+        os.listdir(mnt / "a" / "b")  # keeps the answers for b/file
+        os.setxattr(mnt / "a" / "b" / "file", "user.tag", b"set-through")
+        value = os.getxattr(mnt / "a" / "b" / "file", "user.tag")
+        read, used = read_ahead_counts(daemon, "xattr answers")
+    assert value == b"set-through"
+    assert read >= 1, "no xattr answer was read with a listing: the test proved nothing"
+    assert used == 0, "an answer read before the change was served after it"
+
+
+def test_an_xattr_set_behind_the_mount_shows_after_attr_timeout(workdir):
+    src, mnt = workdir / "src", workdir / "mnt"
+    (src / "a" / "b").mkdir(parents=True)
+    (src / "first").write_text("x")
+    (src / "a" / "b" / "file").write_text("x")
+    with fsmount.mounted_dtypefs(src, mnt, options=("attr_timeout=0.5",)) as daemon:
+        ask_then_read_ahead(mnt)
+        os.listdir(mnt / "a" / "b")
+        os.setxattr(src / "a" / "b" / "file", "user.tag", b"behind")  # another client of the share
+        time.sleep(0.6)
+        value = os.getxattr(mnt / "a" / "b" / "file", "user.tag")
+        read, used = read_ahead_counts(daemon, "xattr answers")
+    assert value == b"behind"
+    assert read >= 1, "no xattr answer was read with a listing: the test proved nothing"
+    assert used == 0
