@@ -178,6 +178,29 @@ struct ListingReadAheadTests {
         #expect(loader.loads.load(ordering: .relaxed) == 2, "x was read a second time")
     }
 
+    /// Listings read by inode queue their own subdirectories, deeper and deeper, but not once the
+    /// walker falls behind: the oldest listing kept unused past half its lifetime.
+    @Test(arguments: [false, true])
+    func readingGoesNoDeeperWhileTheWalkerFallsBehind(fallsBehind: Bool) throws {
+        for path in ["a/c/x", "a/c/x/y"] { tree.makeDirectory(path) }
+        let gate = fallsBehind ? DispatchSemaphore(value: 0) : nil
+        let loader = Loader([root: tree.path, a: tree.url("a"), c: tree.url("a/c")], gate: gate)
+        let prefetcher = prefetcher(loader, maximumAge: 100_000_000)
+        // Listing a reads c (by node) ahead; c queues x by inode, whose load waits at the gate
+        // until c, kept unused, is 60 ms old.
+        prefetcher.listed(root, subdirectories: dirs(a), wasReadAhead: false)
+        prefetcher.listed(a, subdirectories: dirs(c), wasReadAhead: false)
+        if let gate {
+            for _ in 0..<500 where loader.childLoadsStarted.load(ordering: .relaxed) == 0 { usleep(2_000) }
+            usleep(60_000)
+            gate.signal()
+            gate.signal()  // y's load, had it been queued
+        }
+        try waitForLoads(loader, 2)
+        usleep(30_000)
+        #expect(loader.loads.load(ordering: .relaxed) == (fallsBehind ? 2 : 3), "c, x, and y only when the walker keeps up")
+    }
+
     /// Lists the root, which announces `directory`, then `directory`, which reads `subdirectory`
     /// ahead; returns once that load had time to finish.
     func walkInto(_ directory: NodeID, readingAhead subdirectory: NodeID, _ prefetcher: ListingReadAhead, _ loader: Loader) throws {

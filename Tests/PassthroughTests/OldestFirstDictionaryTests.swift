@@ -8,6 +8,7 @@ struct OldestFirstDictionaryTests {
         for key in 1...4 { dictionary.updateValue("v\(key)", forKey: key) }
         #expect(dictionary.removeValue(forKey: 1) == "v1")
         #expect(dictionary.updateValue("again", forKey: 2) == "v2", "replaced: now the newest")
+        #expect(dictionary.oldest?.key == 3, "seen, left in place")
         #expect(dictionary.removeOldest()?.key == 3)
         #expect(dictionary.removeOldest()?.key == 4)
         #expect(dictionary.removeOldest()?.value == "again")

@@ -20,9 +20,10 @@ import LinuxKit
 /// A depth-first walker lists a subdirectory right after its parent, and goes down faster than
 /// listings one or two levels ahead could be read: so each listing read ahead also queues its own
 /// subdirectories, by their inode and their path from the nearest directory the kernel knows (a
-/// node), down to any depth while half the entry capacity is free (further ahead, they would push
-/// out listings the walker needs sooner). When the walker lists their parent, that listing adopts
-/// them under their nodes (`listed`).
+/// node), down to any depth while half the entry capacity is free and the listings kept do not
+/// age unused (further ahead, they would push out listings the walker needs sooner, or go stale
+/// before it comes). When the walker lists their parent, that listing adopts them under their
+/// nodes (`listed`).
 ///
 /// While a walker follows links, the listings also read their links' targets (`linkTargets`), and
 /// then `afterLinksRead` runs (the file system looks up where they lead). While a walker asks
@@ -329,9 +330,10 @@ final class ListingReadAhead: Sendable {
                 if case let .node(node) = listing {
                     return Self.enqueue(Self.childJobs(of: stream, under: .node(node), in: &state), in: &state, limit: queueLimit)
                 }
-                // Deeper, only while half the capacity is free: listings read further ahead than
-                // that would push out the ones the walker needs sooner (and be read again).
-                guard state.readyEntries < entryCapacity / 2 else { return 0 }
+                // Deeper, only while half the capacity is free and the oldest listing waiting is
+                // younger than half its lifetime: further ahead, listings would push out the ones
+                // the walker needs sooner, or grow stale before it comes (and be read again).
+                guard state.readyEntries < entryCapacity / 2, !Self.isFallingBehind(state, maximumAge) else { return 0 }
                 return Self.enqueue(Self.childJobs(of: stream, under: job, in: &state), in: &state, limit: queueLimit)
             }
             flight.landed.change { $0 = true }
@@ -339,6 +341,13 @@ final class ListingReadAhead: Sendable {
             if stream != nil { statistics.recordReadAhead() }
             if let stream, !stream.linkTargets.isEmpty, let afterLinksRead { afterLinksRead(job, stream) }
         }
+    }
+
+    /// Whether the walker is slower than the reading: the oldest listing kept unused is past half
+    /// the age at which it would no longer be served.
+    private static func isFallingBehind(_ state: borrowing State, _ maximumAge: Int64) -> Bool {
+        guard let readAt = state.ready.oldest?.value.readAhead?.readAt else { return false }
+        return SystemCall.monotonicNanoseconds() - readAt > maximumAge / 2
     }
 
     private func evictBeyondCapacity(_ state: inout State) {

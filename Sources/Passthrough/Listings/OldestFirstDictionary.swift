@@ -28,6 +28,17 @@ struct OldestFirstDictionary<Key: Hashable, Value> {
         entries.removeValue(forKey: key)?.value
     }
 
+    /// The oldest entry, left in place.
+    var oldest: (key: Key, value: Value)? {
+        var index = head
+        while index < order.count {
+            let (key, sequence) = order[index]
+            if let entry = entries[key], entry.sequence == sequence { return (key, entry.value) }
+            index += 1
+        }
+        return nil
+    }
+
     /// Removes and returns the oldest entry.
     mutating func removeOldest() -> (key: Key, value: Value)? {
         while head < order.count {
