@@ -201,6 +201,20 @@ struct ListingReadAheadTests {
         #expect(loader.loads.load(ordering: .relaxed) == (fallsBehind ? 2 : 3), "c, x, and y only when the walker keeps up")
     }
 
+    /// A listing the walker skipped (it never came for c) goes stale and is dropped: it does not
+    /// hold the reading of a later walk back.
+    @Test func aSkippedListingDoesNotHoldTheReadingBack() throws {
+        for path in ["b/h", "b/h/i"] { tree.makeDirectory(path) }
+        let loader = loader()
+        let prefetcher = prefetcher(loader, maximumAge: 100_000_000)
+        try walkInto(a, readingAhead: c, prefetcher, loader)
+        usleep(120_000)  // c, never taken, is stale now
+        // The walk goes on in b: b (by node), then h and i by inode, deeper and deeper.
+        prefetcher.listed(root, subdirectories: dirs(b), wasReadAhead: true)
+        try waitForLoads(loader, 4)
+        #expect(loader.loads.load(ordering: .relaxed) == 4, "c, b, h and i")
+    }
+
     /// Lists the root, which announces `directory`, then `directory`, which reads `subdirectory`
     /// ahead; returns once that load had time to finish.
     func walkInto(_ directory: NodeID, readingAhead subdirectory: NodeID, _ prefetcher: ListingReadAhead, _ loader: Loader) throws {

@@ -333,7 +333,7 @@ final class ListingReadAhead: Sendable {
                 // Deeper, only while half the capacity is free and the oldest listing waiting is
                 // younger than half its lifetime: further ahead, listings would push out the ones
                 // the walker needs sooner, or grow stale before it comes (and be read again).
-                guard state.readyEntries < entryCapacity / 2, !Self.isFallingBehind(state, maximumAge) else { return 0 }
+                guard state.readyEntries < entryCapacity / 2, !self.isFallingBehind(&state) else { return 0 }
                 return Self.enqueue(Self.childJobs(of: stream, under: job, in: &state), in: &state, limit: queueLimit)
             }
             flight.landed.change { $0 = true }
@@ -344,8 +344,13 @@ final class ListingReadAhead: Sendable {
     }
 
     /// Whether the walker is slower than the reading: the oldest listing kept unused is past half
-    /// the age at which it would no longer be served.
-    private static func isFallingBehind(_ state: borrowing State, _ maximumAge: Int64) -> Bool {
+    /// the age at which it would no longer be served. Listings that can no longer be served (too
+    /// old, or read before a change; a walker that skipped them) are dropped first, so they never
+    /// hold the reading back.
+    private func isFallingBehind(_ state: inout State) -> Bool {
+        while let (_, oldest) = state.ready.oldest, !isFresh(oldest.readAhead), let (_, old) = state.ready.removeOldest() {
+            state.readyEntries -= old.records.count
+        }
         guard let readAt = state.ready.oldest?.value.readAhead?.readAt else { return false }
         return SystemCall.monotonicNanoseconds() - readAt > maximumAge / 2
     }
