@@ -125,23 +125,11 @@ final class DirectoryStream: @unchecked Sendable {
     /// Reads the targets of the entries verified as links (during `readWhole`); `spread` runs the
     /// reads, concurrently once they prove slow. A target whose length is not the size lstat gave
     /// is not kept: the name was replaced in between.
-    func readLinkTargets(spread: (Int, (Int) -> Void) -> Void) {
-        guard let verification else { return }
-        let links = (verification.start..<verification.end).filter { index in
-            verification.status(at: index).map { $0.st_mode & S_IFMT == S_IFLNK } == true
-        }
-        var targets = [[UInt8]?](repeating: nil, count: links.count)
-        targets.withUnsafeMutableBufferPointer { buffer in
-            let base = buffer.baseAddress!
-            spread(links.count) { position in
-                let index = links[position]
-                guard let target = try? SystemCall.readLink(in: descriptor, name(of: records[index])),
-                      target.count == Int(verification.status(at: index)!.st_size) else { return }
-                base[position] = target
-            }
-        }
-        for (position, index) in links.enumerated() {
-            if let target = targets[position] { linkTargets[index] = target }
+    func readLinkTargets(spread: Spread) {
+        linkTargets = readEach(verifiedAs: { $0.st_mode & S_IFMT == S_IFLNK }, spread: spread) { index, status in
+            guard let target = try? SystemCall.readLink(in: descriptor, name(of: records[index])),
+                  target.count == Int(status.st_size) else { return nil }
+            return target
         }
     }
 
@@ -149,24 +137,41 @@ final class DirectoryStream: @unchecked Sendable {
     /// GETXATTR would for the entry's node: never following a link. `spread` runs the entries'
     /// reads, concurrently once they prove slow. An entry whose name reaches another inode
     /// afterwards keeps no answers.
-    func readExtendedAttributes(_ names: [ExtendedAttributeAnswers.WantedName], spread: (Int, (Int) -> Void) -> Void) {
-        guard let verification, !names.isEmpty else { return }
+    func readExtendedAttributes(_ names: [ExtendedAttributeAnswers.WantedName], spread: Spread) {
+        guard !names.isEmpty else { return }
+        let wanted = { (status: stat) in names.contains { $0.types.contains(FileType(mode: status.st_mode)) } }
+        extendedAttributes = readEach(verifiedAs: wanted, spread: spread) { index, status in
+            let answers = readExtendedAttributes(names, of: records[index], listedAs: status)
+            return answers.isEmpty ? nil : answers
+        }
+    }
+
+    /// Runs a listing's per-entry reads, concurrently once they prove slow (`EntryVerifier.spread`).
+    typealias Spread = (Int, (Int) -> Void) -> Void
+
+    /// Runs `read` for each entry (not "." or "..") whose verified status passes `isWanted`,
+    /// through `spread`; what it returns, by record index.
+    private func readEach<T>(verifiedAs isWanted: (stat) -> Bool, spread: Spread, _ read: (Int, stat) -> T?) -> [Int: T] {
+        guard let verification else { return [:] }
         let indices = (verification.start..<verification.end).filter { index in
             guard !records[index].isDotOrDotDot, let status = verification.status(at: index) else { return false }
-            let type = FileType(mode: status.st_mode)
-            return names.contains { $0.types.contains(type) }
+            return isWanted(status)
         }
-        var answers = [[ExtendedAttributeAnswers.Named]](repeating: [], count: indices.count)
-        answers.withUnsafeMutableBufferPointer { buffer in
-            let base = buffer.baseAddress!
-            spread(indices.count) { position in
-                let index = indices[position]
-                base[position] = readExtendedAttributes(names, of: records[index], listedAs: verification.status(at: index)!)
+        var results = [T?](repeating: nil, count: indices.count)
+        withoutActuallyEscaping(read) { read in
+            results.withUnsafeMutableBufferPointer { buffer in
+                let base = buffer.baseAddress!
+                spread(indices.count) { position in
+                    let index = indices[position]
+                    base[position] = read(index, verification.status(at: index)!)
+                }
             }
         }
-        for (position, index) in indices.enumerated() where !answers[position].isEmpty {
-            extendedAttributes[index] = answers[position]
+        var kept: [Int: T] = [:]
+        for (position, index) in indices.enumerated() {
+            if let result = results[position] { kept[index] = result }
         }
+        return kept
     }
 
     /// One entry's answers, through the /proc magic link of the directory and the entry's name (the
