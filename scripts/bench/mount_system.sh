@@ -46,7 +46,7 @@ system_path() {
 extra_options() { [[ -n ${BENCH_DTYPEFS_OPTIONS:-} ]] && echo ",$BENCH_DTYPEFS_OPTIONS"; }
 
 system_mount() {
-    local sys="$1" latency backing
+    local sys="$1" latency backing bin options
     case "$sys" in
         native) ;;
         dtypefs-verify | dtypefs-unknown)
@@ -80,13 +80,10 @@ system_mount() {
             backing="$BENCH_DIR/data/emu-$(emu_entries_for_latency "$latency")"
             daemon_start "$sys-under" "$mnt/$sys-under" fuse.cifs-emulator \
                 "$CIFS_EMULATOR_BIN" "$backing" "$mnt/$sys-under" -f -o "latency_us=$latency,stats=$(emu_stats_path "$sys-under")"
-            if [[ $sys == emu-base-* ]]; then
-                daemon_start "$sys" "$mnt/$sys" fuse.dtypefs \
-                    "$DTYPEFS_BASE_BIN" "$mnt/$sys-under" "$mnt/$sys" -f -o "dtype=verify,fsname=bench-$sys"
-            else
-                daemon_start "$sys" "$mnt/$sys" fuse.dtypefs \
-                    "$DTYPEFS_BIN" "$mnt/$sys-under" "$mnt/$sys" -f -o "dtype=verify,fsname=bench-$sys$(extra_options)"
-            fi ;;
+            # The base build runs without the lever options, as dtypefs-base does.
+            bin="$DTYPEFS_BIN" options="dtype=verify,fsname=bench-$sys$(extra_options)"
+            [[ $sys == emu-base-* ]] && bin="$DTYPEFS_BASE_BIN" options="dtype=verify,fsname=bench-$sys"
+            daemon_start "$sys" "$mnt/$sys" fuse.dtypefs "$bin" "$mnt/$sys-under" "$mnt/$sys" -f -o "$options" ;;
         *) bench_die "unknown system: $sys" ;;
     esac
 }

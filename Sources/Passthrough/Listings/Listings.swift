@@ -66,7 +66,7 @@ final class Listings: Sendable {
                 stream.verification = verifier.verify(stream, count: sink.remainingCapacityHint)
             }
             guard add(stream, &sink, &tally) else { break }
-            if let node = tally.lastNode, let readAhead, stream.isReadWhole {
+            if let node = tally.lastNode, let readAhead {
                 if stream.currentLinkTarget != nil { readAhead.keepLinkTarget(of: node, from: stream) }
                 if stream.currentExtendedAttributes != nil { readAhead.keepExtendedAttributes(of: node, from: stream) }
             }
